@@ -1,0 +1,184 @@
+"""From a student's message to the bot's reply, with no Telegram in sight.
+
+:class:`Responder` is the one place that decides what to say: safeguarding first, then the
+knowledge base and the occupational maps, then an honest fallback. Handlers, the terminal chat,
+``careers-bot ask`` and ``careers-bot eval`` all call it, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from bot.knowledge import Entry, KnowledgeBase
+from bot.matching import Match, Matcher
+from bot.render import escape, markdown_to_html, split_message
+from bot.safeguarding import SafeguardingDetector
+from bot.text import Normaliser
+
+ReplyKind = Literal["answer", "clarify", "fallback", "safeguarding", "occupation"]
+CALLBACK_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: what it says and the short, stable callback data it sends back."""
+
+    label: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > CALLBACK_LIMIT:
+            raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says: Telegram HTML plus buttons, and the facts behind it for JSON and eval."""
+
+    kind: ReplyKind
+    text: str
+    id: str | None = None
+    score: float = 0.0
+    candidates: tuple[str, ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
+
+    @property
+    def messages(self) -> list[str]:
+        """The text split to fit Telegram's message limit (buttons go on the last one)."""
+        return split_message(self.text)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "score": round(self.score, 1),
+            "candidates": list(self.candidates),
+            "text": self.text,
+        }
+
+
+def _source_label(url: str) -> str:
+    host = urlparse(url).netloc.lower()
+    return host.removeprefix("www.")
+
+
+def _long_date(entry: Entry) -> str:
+    return f"{entry.reviewed.day} {entry.reviewed:%B %Y}"
+
+
+class Responder:
+    """Answers questions from one knowledge base (swap the whole object to reload)."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        threshold: float = 55.0,
+        margin: float = 6.0,
+        max_chars: int = 500,
+        occupations: Any = None,
+        occupation_threshold: float = 60.0,
+    ) -> None:
+        self.kb = kb
+        normaliser = Normaliser(kb.matching)
+        self.matcher = Matcher(
+            {e.id: (e.title, *e.questions) for e in kb.entries.values()},
+            normaliser,
+            threshold=threshold,
+            margin=margin,
+        )
+        self.safeguarding = SafeguardingDetector(kb.safeguarding.get("phrases", ()), normaliser)
+        self.max_chars = max_chars
+        self.occupations = occupations
+        self.occupation_threshold = occupation_threshold
+
+    # --- replies built from entries -------------------------------------------------------
+
+    def entry_reply(self, entry_id: str, *, score: float = 100.0,
+                    candidates: tuple[str, ...] = ()) -> Reply:
+        """An entry as an answer: body, sources, review date and related-topic buttons."""
+        entry = self.kb.entries[entry_id]
+        sources = " · ".join(
+            f'<a href="{escape(url)}">{escape(_source_label(url))}</a>' for url in entry.sources
+        )
+        text = (
+            f"{markdown_to_html(entry.body)}\n\n"
+            f"<b>{escape(self.kb.message('sources_heading'))}:</b> {sources}\n"
+            f"<i>{escape(self.kb.message('last_reviewed', date=_long_date(entry)))}</i>"
+        )
+        related = tuple(
+            (Button(self.kb.entries[r].title, f"ans:{r}"),)
+            for r in entry.related[:3]
+            if r in self.kb.entries
+        )
+        return Reply("answer", text, entry_id, score, candidates or (entry_id,), related)
+
+    def examples(self, seed: str, count: int = 2) -> list[str]:
+        """Example questions, varied by message so repeated fallbacks do not read the same."""
+        pool = list(self.kb.messages.get("example_questions") or ["what is a t level?"])
+        start = zlib.crc32(seed.encode()) % len(pool)
+        return [pool[(start + i) % len(pool)] for i in range(min(count, len(pool)))]
+
+    def fallback(self, text: str, match: Match | None = None) -> Reply:
+        """The honest "I don't know", two example questions and where a person can help."""
+        first, second = (self.examples(text) + ["", ""])[:2]
+        body = self.kb.message("fallback", example1=escape(first), example2=escape(second))
+        score = match.score if match else 0.0
+        candidates = tuple(c.entry_id for c in match.candidates) if match else ()
+        return Reply("fallback", body, None, score, candidates)
+
+    def clarify(self, match: Match) -> Reply:
+        """ "Did you mean…?" with up to three entries plus "None of these"."""
+        rows = tuple(
+            (Button(self.kb.entries[c.entry_id].title, f"ans:{c.entry_id}"),)
+            for c in match.candidates[:3]
+        )
+        rows += ((Button(self.kb.message("none_of_these"), "none"),),)
+        ids = tuple(c.entry_id for c in match.candidates)
+        return Reply("clarify", escape(self.kb.message("did_you_mean")), None, match.score, ids, rows)
+
+    def welcome(self) -> Reply:
+        """The /start message with its menu of buttons."""
+        example = self.examples("welcome", 1)[0]
+        text = self.kb.message("welcome", example=escape(example))
+        menu = self.kb.messages.get("menu") or []
+        rows = tuple(
+            (Button(item["label"], f"ans:{item['entry']}"),)
+            for item in menu
+            if item.get("entry") in self.kb.entries
+        )
+        return Reply("answer", text, None, 100.0, (), rows)
+
+    # --- the decision ---------------------------------------------------------------------
+
+    def reply(self, text: str) -> Reply:
+        """Everything a student can type gets exactly one of the reply kinds."""
+        text = text[: self.max_chars]
+        if self.safeguarding.is_concerning(text):
+            return Reply("safeguarding", self.kb.safeguarding["reply"].strip())
+        if not any(ch.isalnum() for ch in text):
+            example = escape(self.examples(text, 1)[0])
+            return Reply("fallback", self.kb.message("empty_text", example=example))
+        match = self.matcher.match(text)
+        occupation = self._occupation_reply(text, match)
+        if occupation is not None:
+            return occupation
+        if match.kind == "greeting" and "bot-help" in self.kb.entries:
+            return self.entry_reply("bot-help", score=100.0)
+        if match.kind == "answer" and match.best is not None:
+            ids = tuple(c.entry_id for c in match.candidates)
+            return self.entry_reply(match.best.entry_id, score=match.score, candidates=ids)
+        if match.kind == "clarify":
+            return self.clarify(match)
+        return self.fallback(text, match)
+
+    def _occupation_reply(self, text: str, match: Match) -> Reply | None:
+        """Jobs go to the occupational maps; hook filled in by :mod:`bot.occupation_replies`."""
+        if self.occupations is None:
+            return None
+        from bot.occupation_replies import occupation_reply
+
+        return occupation_reply(self, text, match)

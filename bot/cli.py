@@ -1,0 +1,234 @@
+"""`careers-bot`: run the bot, chat with it in a terminal, ask it, check and evaluate knowledge.
+
+With no arguments it starts the terminal chat, which needs no token and stays on this machine.
+Configuration problems end the command with one line naming the setting (exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("careers_bot")
+
+
+class RedactSecrets(logging.Filter):
+    """Replace secrets in any log line, however it got there (an exception text, a URL)."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to stderr at the configured level; HTTP client request lines (which carry the token
+    in their URLs) are kept at WARNING."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.maps_api_key,
+                                              settings.webhook_secret) if s is not None]
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _services(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
+    from bot.services import build_services
+
+    return build_services(settings)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the bot against Telegram: long polling, or a webhook with --webhook."""
+    token = settings.require_token()
+    if args.webhook and not settings.webhook_url:
+        raise ConfigError("CAREERS_BOT_WEBHOOK_URL is not set: --webhook needs the public HTTPS URL")
+    from handlers.app import build_application
+
+    application = build_application(settings, _services(settings), token=token)
+    if args.webhook:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+        )
+    else:
+        application.run_polling()
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """Talk to the bot in this terminal; nothing leaves the machine."""
+    from handlers.terminal import terminal_chat
+
+    asyncio.run(terminal_chat(settings, _services(settings)))
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Answer one question (or one per stdin line with `-`)."""
+    from bot.render import html_to_plain
+
+    responder = _services(settings).responder
+    questions = sys.stdin if args.question == "-" else [args.question]
+    for question in questions:
+        question = question.rstrip("\n")
+        if args.question == "-" and not question.strip():
+            continue
+        reply = responder.reply(question)
+        if args.json:
+            print(json.dumps(reply.as_json(), ensure_ascii=False), flush=True)
+        else:
+            print(html_to_plain(reply.text))
+            for row in reply.buttons:
+                for button in row:
+                    print(f"  [{button.label}]")
+    return 0
+
+
+def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Validate knowledge/: every problem with its file; exit 1 if any."""
+    from bot.knowledge import KnowledgeError, load_knowledge
+
+    root = Path(args.path) if args.path else settings.knowledge_dir
+    try:
+        kb = load_knowledge(root)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"ok: {len(kb)} entries, {kb.question_count} alternate questions, no problems")
+    return 0
+
+
+def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
+    """Questions the bot could not answer, grouped by similar wording, most frequent first."""
+    from bot.misses import group_misses
+    from bot.storage import open_db, unanswered_questions
+
+    groups = group_misses(unanswered_questions(open_db(settings.database_path)))
+    if not groups:
+        print("No unanswered questions logged.")
+        return 0
+    for group in groups[: args.limit]:
+        print(f"{group.count:4d} × {group.example!r}  (last asked {group.last_asked[:10]})")
+        for other in sorted(set(group.questions) - {group.example})[:3]:
+            print(f"       also: {other!r}")
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """Score the bot on a JSONL file of labelled questions."""
+    from bot.evaluation import evaluate, read_cases
+
+    responder = _services(settings).responder
+    report = evaluate(responder, read_cases(Path(args.file)))
+    misses = [m for r in report.groups.values() for m in r.misses]
+    if misses:
+        print("misses:")
+        for case, reply in misses:
+            got = reply.id or ",".join(reply.candidates[:3]) or "-"
+            print(f"  {case.question!r}: expected {case.expect}, got {reply.kind} {got} ({reply.score:.0f})")
+    for line in report.summary_lines():
+        print(line)
+    return 0
+
+
+def cmd_refresh(settings: Settings, args: argparse.Namespace) -> int:
+    """Refresh the occupational maps now (see `careers-bot refresh --help`)."""
+    from bot.maps_cli import refresh_command
+
+    return asyncio.run(
+        refresh_command(settings, args.source, dry_run=args.dry_run, as_json=args.json,
+                        force=args.force)
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="careers-bot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run the bot on Telegram (needs TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--webhook", action="store_true", help="use a webhook instead of long polling")
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)").set_defaults(
+        func=cmd_chat)
+
+    ask = sub.add_parser("ask", help="answer one question; '-' reads one per line from stdin")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.set_defaults(func=cmd_ask)
+
+    kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command",
+                                                                          required=True)
+    check = kb.add_parser("check", help="validate knowledge/ (exit 1 on problems)")
+    check.add_argument("path", nargs="?", help="knowledge folder (default: the configured one)")
+    check.set_defaults(func=cmd_kb_check)
+    misses = kb.add_parser("misses", help="questions the bot could not answer, grouped")
+    misses.add_argument("--limit", type=int, default=30)
+    misses.set_defaults(func=cmd_kb_misses)
+
+    ev = sub.add_parser("eval", help="score answers on a JSONL file of {q, expect}")
+    ev.add_argument("file")
+    ev.set_defaults(func=cmd_eval)
+
+    refresh = sub.add_parser("refresh", help="refresh the occupational maps now")
+    refresh.add_argument("--source", help="snapshot file or URL (default: configured source)")
+    refresh.add_argument("--dry-run", action="store_true", help="store nothing, send nothing")
+    refresh.add_argument("--json", action="store_true", help="print the change list as JSON")
+    refresh.add_argument("--force", action="store_true", help="accept an unusually large change set")
+    refresh.set_defaults(func=cmd_refresh)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        args = parser.parse_args(["chat"])
+    try:
+        settings = load_settings()
+        setup_logging(settings)
+        return int(args.func(settings, args) or 0)
+    except ConfigError as exc:
+        print(f"careers-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - knowledge errors at start read better as one line
+        from bot.knowledge import KnowledgeError
+
+        if isinstance(exc, KnowledgeError):
+            print(f"careers-bot: the knowledge base has problems (run `careers-bot kb check`):\n{exc}",
+                  file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""All settings in one typed place, read from the environment and `.env`.
+
+Every setting is prefixed ``CAREERS_BOT_`` except the token, which is ``TELEGRAM_BOT_TOKEN`` so that
+it matches what @BotFather users expect. A malformed value stops start-up with one line naming it
+(see :func:`load_settings`); nothing here ever prints the token.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    """The bot's configuration. Field docs are mirrored in `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAREERS_BOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    database_path: Path = Path("data/careers-bot.db")
+    knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Matching: scores are 0-100. Below `match_threshold` the bot says it does not know; when the
+    # runner-up entry is within `ambiguity_margin` points of the best, it asks "Did you mean…?".
+    match_threshold: float = Field(default=55.0, ge=0, le=100)
+    ambiguity_margin: float = Field(default=6.0, ge=0, le=100)
+    occupation_threshold: float = Field(default=60.0, ge=0, le=100)
+    max_question_chars: int = Field(default=500, ge=20, le=4096)
+
+    # Knowledge reload: how often the running bot checks `knowledge/` for edits (0 = never).
+    reload_interval_s: float = Field(default=30.0, ge=0)
+
+    # Webhook mode (production). Used by `careers-bot run --webhook`.
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    # Occupational maps refresh.
+    maps_source: str = "api"
+    maps_api_base_url: str = "https://occupational-maps-api.skillsengland.education.gov.uk/api/v1"
+    maps_api_key: SecretStr | None = None
+    maps_min_ratio: float = Field(default=0.8, gt=0, le=1)
+    maps_max_changes: int = Field(default=150, ge=1)
+    maps_cron: str = "0 6 * jan,apr,jul,oct mon#1"
+    maps_request_pause_s: float = Field(default=1.0, ge=0)
+    timezone: str = "Europe/London"
+
+    # Alerts delivery.
+    send_window_start: time = time(8, 0)
+    send_window_end: time = time(20, 0)
+    global_rate_per_s: float = Field(default=25.0, gt=0)
+
+    # Safety and privacy.
+    flood_limit_per_minute: int = Field(default=20, ge=1)
+    unanswered_retention_days: int = Field(default=90, ge=1)
+    inactive_user_retention_days: int = Field(default=365, ge=1)
+    safeguarding_contact_id: int | None = None
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept "123, 456" from the environment as well as a list."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(",", " ").split())
+        return value
+
+    def require_token(self) -> str:
+        """The token for `run`; a missing one is a one-line configuration error."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in "
+                ".env (or try `careers-bot chat`, which needs no token)"
+            )
+        return self.telegram_bot_token.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line that names the bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        name = "TELEGRAM_BOT_TOKEN" if field == "TELEGRAM_BOT_TOKEN" else f"CAREERS_BOT_{field.upper()}"
+        raise ConfigError(f"{name} is invalid: {first['msg']}") from None

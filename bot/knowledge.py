@@ -1,0 +1,288 @@
+"""The knowledge base: maintained Markdown entries with YAML front matter, loaded and validated.
+
+Entries live in ``knowledge/entries/<id>.md``. Loading never half-succeeds: :func:`load_knowledge`
+either returns a complete :class:`KnowledgeBase` or raises :class:`KnowledgeError` listing every
+problem with its file, so a running bot can keep serving its last good copy after a broken edit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import frontmatter
+import yaml
+
+from bot.text import normalise
+
+REQUIRED_KEYS = ("id", "title", "questions", "tags", "sources", "reviewed")
+OPTIONAL_KEYS = ("related",)
+KNOWN_TAGS = frozenset(
+    {"apprenticeships", "t-levels", "cambridge-technicals", "occupational-maps", "careers", "service"}
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One maintained answer."""
+
+    id: str
+    title: str
+    questions: tuple[str, ...]
+    tags: tuple[str, ...]
+    sources: tuple[str, ...]
+    reviewed: dt.date
+    body: str
+    related: tuple[str, ...] = ()
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validation problem, reported as ``file: message``."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """The knowledge base did not validate; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class KnowledgeBase:
+    """All entries plus the data files the bot's wording and matching rely on."""
+
+    entries: dict[str, Entry]
+    messages: dict[str, Any] = field(default_factory=dict)
+    matching: dict[str, Any] = field(default_factory=dict)
+    safeguarding: dict[str, Any] = field(default_factory=dict)
+    root: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def question_count(self) -> int:
+        return sum(len(e.questions) for e in self.entries.values())
+
+    def message(self, key: str, **values: object) -> str:
+        """A UI message from ``messages.yaml``, with ``{placeholders}`` filled in."""
+        text = self.messages[key]
+        return text.format(**values) if values else text
+
+
+def _is_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    parsed = urlparse(value)
+    return parsed.scheme in {"http", "https"} and bool(parsed.netloc)
+
+
+def _str_list(meta: Mapping[str, Any], key: str, path: Path, problems: list[Problem]) -> tuple[str, ...]:
+    value = meta.get(key)
+    if not isinstance(value, list) or not value:
+        problems.append(Problem(path, f"'{key}' must be a non-empty list"))
+        return ()
+    items = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            problems.append(Problem(path, f"'{key}' has an empty or non-text item: {item!r}"))
+        else:
+            items.append(item.strip())
+    return tuple(items)
+
+
+def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
+    """Parse one entry file; return the entry (if usable) and the problems found in it alone."""
+    problems: list[Problem] = []
+    try:
+        post = frontmatter.load(str(path))
+    except (yaml.YAMLError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, [Problem(path, f"broken YAML front matter: {reason}")]
+    except UnicodeDecodeError:
+        return None, [Problem(path, "file is not UTF-8 text")]
+    meta = post.metadata
+    if not meta:
+        return None, [Problem(path, "no YAML front matter (expected '---' block at the top)")]
+    unknown = sorted(set(meta) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
+    if unknown:
+        problems.append(Problem(path, f"unknown key(s): {', '.join(unknown)}"))
+    for key in REQUIRED_KEYS:
+        if key not in meta or meta[key] in (None, "", []):
+            problems.append(Problem(path, f"missing or empty '{key}'"))
+    if problems:
+        return None, problems
+
+    entry_id = meta["id"]
+    if not isinstance(entry_id, str) or entry_id != path.stem:
+        problems.append(Problem(path, f"id {entry_id!r} must match the file name '{path.stem}'"))
+    title = meta["title"]
+    if not isinstance(title, str) or not title.strip():
+        problems.append(Problem(path, "'title' must be text"))
+    questions = _str_list(meta, "questions", path, problems)
+    tags = _str_list(meta, "tags", path, problems)
+    for tag in tags:
+        if tag not in KNOWN_TAGS:
+            problems.append(Problem(path, f"unknown tag '{tag}' (known: {', '.join(sorted(KNOWN_TAGS))})"))
+    sources = _str_list(meta, "sources", path, problems)
+    for source in sources:
+        if not _is_url(source):
+            problems.append(Problem(path, f"source is not an http(s) URL: {source!r}"))
+    reviewed = meta["reviewed"]
+    if isinstance(reviewed, str):
+        try:
+            reviewed = dt.date.fromisoformat(reviewed)
+        except ValueError:
+            pass
+    if not isinstance(reviewed, dt.date) or isinstance(reviewed, dt.datetime):
+        problems.append(Problem(path, f"'reviewed' is not a date (YYYY-MM-DD): {meta['reviewed']!r}"))
+    related: tuple[str, ...] = ()
+    if "related" in meta:
+        related = _str_list(meta, "related", path, problems)
+    if not post.content.strip():
+        problems.append(Problem(path, "the answer body is empty"))
+    if problems:
+        return None, problems
+    return (
+        Entry(
+            id=entry_id,
+            title=title.strip(),
+            questions=questions,
+            tags=tags,
+            sources=sources,
+            reviewed=reviewed,
+            body=post.content.strip(),
+            related=related,
+            path=path,
+        ),
+        [],
+    )
+
+
+def check_entries(entries: Iterable[Entry]) -> list[Problem]:
+    """Problems that only show across entries: duplicate ids and phrasings, dangling links."""
+    problems: list[Problem] = []
+    by_id: dict[str, Entry] = {}
+    for entry in entries:
+        assert entry.path is not None
+        if entry.id in by_id:
+            problems.append(Problem(entry.path, f"duplicate id '{entry.id}' (also in {by_id[entry.id].path})"))
+        else:
+            by_id[entry.id] = entry
+    seen: dict[str, Entry] = {}
+    for entry in by_id.values():
+        assert entry.path is not None
+        for phrasing in (entry.title, *entry.questions):
+            key = normalise(phrasing)
+            other = seen.get(key)
+            if other is not None and other.id != entry.id:
+                problems.append(
+                    Problem(entry.path, f"question {phrasing!r} duplicates one in '{other.id}'")
+                )
+            seen.setdefault(key, entry)
+        for rid in entry.related:
+            if rid not in by_id:
+                problems.append(Problem(entry.path, f"related id '{rid}' does not exist"))
+            elif rid == entry.id:
+                problems.append(Problem(entry.path, "an entry cannot be related to itself"))
+    return problems
+
+
+def _load_yaml(path: Path, problems: list[Problem]) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(Problem(path, "file is missing"))
+        return {}
+    except yaml.YAMLError as exc:
+        problems.append(Problem(path, f"broken YAML: {str(exc).splitlines()[0]}"))
+        return {}
+    if not isinstance(data, dict):
+        problems.append(Problem(path, "expected a mapping at the top level"))
+        return {}
+    return data
+
+
+def _check_word_lists(path: Path, matching: Mapping[str, Any]) -> list[Problem]:
+    """YAML reads bare yes/no/on as booleans: insist every word in matching.yaml is text."""
+    found = []
+    for key in ("stopwords", "greetings"):
+        for word in matching.get(key) or ():
+            if not isinstance(word, str):
+                found.append(Problem(path, f"'{key}' has a non-text item {word!r}: quote it"))
+    for canonical, variants in (matching.get("replacements") or {}).items():
+        for word in (canonical, *(variants or ())):
+            if not isinstance(word, str):
+                found.append(Problem(path, f"replacement {canonical!r} has a non-text item {word!r}: quote it"))
+    return found
+
+
+REQUIRED_MESSAGES = (
+    "welcome",
+    "fallback",
+    "did_you_mean",
+    "none_of_these",
+    "non_text",
+    "button_expired",
+    "error",
+    "example_questions",
+)
+
+
+def load_knowledge(root: Path) -> KnowledgeBase:
+    """Load and validate everything under ``root``; raise KnowledgeError listing all problems."""
+    problems: list[Problem] = []
+    entry_dir = root / "entries"
+    paths = sorted(entry_dir.glob("*.md"))
+    if not paths:
+        problems.append(Problem(entry_dir, "no entries found"))
+    entries: list[Entry] = []
+    for path in paths:
+        entry, found = parse_entry(path)
+        problems.extend(found)
+        if entry is not None:
+            entries.append(entry)
+    problems.extend(check_entries(entries))
+    messages = _load_yaml(root / "messages.yaml", problems)
+    for key in REQUIRED_MESSAGES:
+        if messages and key not in messages:
+            problems.append(Problem(root / "messages.yaml", f"missing message '{key}'"))
+    matching = _load_yaml(root / "matching.yaml", problems)
+    problems.extend(_check_word_lists(root / "matching.yaml", matching))
+    safeguarding = _load_yaml(root / "safeguarding.yaml", problems)
+    for key in ("phrases", "reply"):
+        if safeguarding and not safeguarding.get(key):
+            problems.append(Problem(root / "safeguarding.yaml", f"missing or empty '{key}'"))
+    if problems:
+        raise KnowledgeError(problems)
+    return KnowledgeBase(
+        entries={e.id: e for e in entries},
+        messages=messages,
+        matching=matching,
+        safeguarding=safeguarding,
+        root=root,
+    )
+
+
+def knowledge_fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """A cheap signature of the files under ``root`` so the running bot can notice edits."""
+    return tuple(
+        sorted(
+            (str(p.relative_to(root)), p.stat().st_mtime_ns, p.stat().st_size)
+            for p in root.rglob("*")
+            if p.is_file() and p.suffix in {".md", ".yaml", ".yml"}
+        )
+    )

@@ -1,0 +1,84 @@
+"""The long-lived things the bot needs, built once at start and kept in ``bot_data``.
+
+Handlers and jobs reach them through :func:`services_from`; plain functions receive the pieces they
+need. Reloading knowledge builds a whole new :class:`~bot.answers.Responder` and swaps it in one
+assignment, so a question is always answered by one consistent knowledge base.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from bot.answers import Responder
+from bot.config import Settings
+from bot.knowledge import KnowledgeBase, knowledge_fingerprint, load_knowledge
+from bot.storage import open_db
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Settings, database, the current responder and the occupational maps index."""
+
+    settings: Settings
+    db: sqlite_utils.Database
+    responder: Responder
+    fingerprint: tuple[tuple[str, int, int], ...] = ()
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.responder.kb
+
+    def make_responder(self, kb: KnowledgeBase, occupations: Any = None) -> Responder:
+        s = self.settings
+        return Responder(
+            kb,
+            threshold=s.match_threshold,
+            margin=s.ambiguity_margin,
+            max_chars=s.max_question_chars,
+            occupations=occupations,
+            occupation_threshold=s.occupation_threshold,
+        )
+
+    def reload_knowledge(self) -> KnowledgeBase:
+        """Load ``knowledge/`` again; on a broken edit raise and keep serving the old copy."""
+        fingerprint = knowledge_fingerprint(self.settings.knowledge_dir)
+        kb = load_knowledge(self.settings.knowledge_dir)
+        self.responder = self.make_responder(kb, self.responder.occupations)
+        self.fingerprint = fingerprint
+        log.info("knowledge reloaded: %d entries, %d questions", len(kb), kb.question_count)
+        return kb
+
+    def knowledge_changed(self) -> bool:
+        """Whether any file under ``knowledge/`` changed since the last (re)load."""
+        return knowledge_fingerprint(self.settings.knowledge_dir) != self.fingerprint
+
+    def set_occupations(self, occupations: Any) -> None:
+        """Swap in a new occupational maps index (after a refresh)."""
+        self.responder = self.make_responder(self.responder.kb, occupations)
+
+
+def build_services(settings: Settings, *, with_maps: bool = True) -> Services:
+    """Open the database, load knowledge and the current occupational map."""
+    db = open_db(settings.database_path)
+    fingerprint = knowledge_fingerprint(settings.knowledge_dir)
+    kb = load_knowledge(settings.knowledge_dir)
+    services = Services(settings, db, Responder(kb), fingerprint)
+    occupations = None
+    if with_maps:
+        from bot.occupation_replies import current_occupation_index
+
+        occupations = current_occupation_index(db)
+    services.responder = services.make_responder(kb, occupations)
+    return services
+
+
+def services_from(bot_data: dict[str, Any]) -> Services:
+    """The services stored by :func:`bot.app.build_application`."""
+    return bot_data["services"]

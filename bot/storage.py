@@ -1,0 +1,69 @@
+"""The bot's SQLite file, through sqlite-utils: users and the anonymised unanswered-question log.
+
+One file in WAL mode so the bot, the CLI and scheduled jobs can read while one writes. The schema
+is created idempotently at every start (:func:`ensure_db_shape`); feature modules add their own
+tables through their own ``ensure_*_shape`` functions, called by :func:`bot.services.build_services`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def utcnow() -> str:
+    """Timestamps are stored as ISO 8601 UTC strings: sortable and readable in any SQLite tool."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def open_db(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) the database file in WAL mode with its schema in place."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    db = sqlite_utils.Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if str(path) != ":memory:":
+        db.enable_wal()
+    ensure_db_shape(db)
+    return db
+
+
+def ensure_db_shape(db: sqlite_utils.Database) -> None:
+    """Create every table the bot needs, leaving existing ones (and their rows) alone."""
+    db["users"].create(
+        {"chat_id": int, "first_seen": str, "last_seen": str, "role": str},
+        pk="chat_id",
+        if_not_exists=True,
+    )
+    db["unanswered"].create(
+        {"id": int, "text": str, "asked_at": str, "best_score": float},
+        pk="id",
+        if_not_exists=True,
+    )
+    db["unanswered"].create_index(["asked_at"], if_not_exists=True)
+
+
+def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -> None:
+    """Record that a private chat used the bot (first and last seen); keeps an existing role."""
+    now = utcnow()
+    with db.conn:
+        users = db["users"]
+        users.insert({"chat_id": chat_id, "first_seen": now, "last_seen": now, "role": role}, ignore=True)
+        users.update(chat_id, {"last_seen": now})
+
+
+def log_unanswered(db: sqlite_utils.Database, text: str, best_score: float) -> None:
+    """Keep a question the bot could not answer, with no chat id, for maintainers."""
+    with db.conn:
+        db["unanswered"].insert({"text": text, "asked_at": utcnow(), "best_score": best_score})
+
+
+def unanswered_questions(db: sqlite_utils.Database) -> list[dict[str, object]]:
+    """Every logged question, oldest first."""
+    return list(db["unanswered"].rows_where(order_by="asked_at"))

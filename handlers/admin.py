@@ -1,0 +1,52 @@
+"""Admin-only commands. Admins are the Telegram user ids in ``CAREERS_BOT_ADMIN_IDS``."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.answers import Reply
+from bot.knowledge import KnowledgeError
+from bot.render import escape
+from bot.services import services_from
+from handlers.send import send_reply
+
+log = logging.getLogger(__name__)
+
+
+def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in services_from(context.bot_data).settings.admin_ids
+
+
+async def refuse_non_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Tell a non-admin the command is for admins; True when refused."""
+    if is_admin(update, context):
+        user = update.effective_user
+        message = update.effective_message
+        command = message.text.split()[0] if message and message.text else "?"
+        log.info("admin action by %s: %s", user.id if user else None, command)
+        return False
+    kb = services_from(context.bot_data).kb
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id, Reply("fallback", kb.message("admin_only")))
+    return True
+
+
+async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reload knowledge/ now; a broken edit is refused with the validator's message."""
+    if await refuse_non_admin(update, context):
+        return
+    services = services_from(context.bot_data)
+    kb = services.kb
+    try:
+        new_kb = services.reload_knowledge()
+        text = new_kb.message("reloaded", entries=len(new_kb), questions=new_kb.question_count)
+    except KnowledgeError as exc:
+        problems = "\n".join(str(p) for p in exc.problems[:10])
+        log.warning("knowledge reload refused:\n%s", problems)
+        text = kb.message("reload_failed", problems=escape(problems))
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id, Reply("answer", text))

@@ -1,0 +1,114 @@
+"""Student conversations: /start, /help, questions in their own words, and answer buttons."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.answers import Reply
+from bot.services import services_from
+from bot.storage import log_unanswered, touch_user
+from handlers.send import send_reply
+
+log = logging.getLogger(__name__)
+
+
+def _remember(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Record first/last seen for private chats only: group members are never stored."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        touch_user(services_from(context.bot_data).db, chat.id)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Welcome the student and show the main menu."""
+    _remember(update, context)
+    responder = services_from(context.bot_data).responder
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id, responder.welcome())
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List what the bot can do (the bot-help entry)."""
+    _remember(update, context)
+    responder = services_from(context.bot_data).responder
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id, responder.entry_reply("bot-help"))
+
+
+def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The question in a message; in groups only when the bot is mentioned (mention removed)."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return None
+    if message.chat.type == ChatType.PRIVATE:
+        return message.text
+    mention = f"@{context.bot.username}".lower()
+    if mention not in message.text.lower():
+        return None
+    start = message.text.lower().index(mention)
+    return (message.text[:start] + message.text[start + len(mention):]).strip()
+
+
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a question typed in the student's own words."""
+    text = _question_text(update, context)
+    if text is None:
+        return
+    _remember(update, context)
+    services = services_from(context.bot_data)
+    reply = services.responder.reply(text)
+    if reply.kind == "fallback" and any(ch.isalnum() for ch in text):
+        log_unanswered(services.db, text[: services.settings.max_question_chars], reply.score)
+    assert update.effective_chat is not None
+    log.info("question answered kind=%s id=%s score=%.1f", reply.kind, reply.id, reply.score)
+    await send_reply(context.bot, update.effective_chat.id, reply)
+
+
+async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice notes…: say politely that only text works."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    kb = services_from(context.bot_data).kb
+    await send_reply(context.bot, chat.id, Reply("fallback", kb.message("non_text")))
+
+
+async def entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A menu, related-topic or "Did you mean" button: show that entry."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    responder = services_from(context.bot_data).responder
+    entry_id = query.data.removeprefix("ans:")
+    if entry_id not in responder.kb.entries:
+        await expired_button(update, context)
+        return
+    await query.answer()
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id, responder.entry_reply(entry_id))
+
+
+async def none_of_these(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "None of these": be honest and point to a person who can help."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    kb = services_from(context.bot_data).kb
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id,
+                     Reply("fallback", kb.message("none_of_these_reply")))
+
+
+async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Old or forged buttons: never fail, just say the button has expired."""
+    query = update.callback_query
+    if query is None:
+        return
+    kb = services_from(context.bot_data).kb
+    await query.answer(kb.message("button_expired"), show_alert=False)
+    if update.effective_chat is not None:
+        await send_reply(context.bot, update.effective_chat.id,
+                         Reply("fallback", kb.message("button_expired")))

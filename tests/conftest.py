@@ -1,0 +1,96 @@
+"""Shared fixtures: a small knowledge base on disk, settings, and the local Bot API server."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
+from bot.local_api import LocalBotApi
+
+REAL_KB = DEFAULT_KNOWLEDGE_DIR
+DATA = Path(__file__).parent / "data"
+
+ENTRY = """\
+---
+id: {id}
+title: {title}
+questions:
+{questions}
+tags: [{tag}]
+{related}sources:
+  - https://www.gov.uk/{id}
+reviewed: 2026-11-24
+---
+{body}
+"""
+
+
+def write_entry(root: Path, entry_id: str, title: str, questions: list[str], *,
+                body: str = "An answer with **bold** & <angle> text.", tag: str = "careers",
+                related: list[str] | None = None) -> Path:
+    """Write one entry file the way maintainers do."""
+    path = root / "entries" / f"{entry_id}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rel = f"related: [{', '.join(related)}]\n" if related else ""
+    path.write_text(ENTRY.format(
+        id=entry_id, title=title, tag=tag, related=rel, body=textwrap.dedent(body),
+        questions="\n".join(f"  - {q}" for q in questions),
+    ), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def kb_dir(tmp_path: Path) -> Path:
+    """A small, valid knowledge base: the real data files and four entries."""
+    root = tmp_path / "knowledge"
+    root.mkdir()
+    for name in ("messages.yaml", "matching.yaml", "safeguarding.yaml"):
+        shutil.copy(REAL_KB / name, root / name)
+    write_entry(root, "t-level-basics", "What is a T Level?",
+                ["what is a t level", "t levels explained", "how long is a t level"],
+                tag="t-levels", related=["apprenticeship-pay"])
+    write_entry(root, "apprenticeship-pay", "How much are apprentices paid?",
+                ["apprentice pay", "how much do apprentices earn", "apprenticeship wage per hour"],
+                tag="apprenticeships", related=["t-level-basics"])
+    write_entry(root, "apprenticeship-duration", "How long does an apprenticeship last?",
+                ["how long is an apprenticeship", "apprenticeship length in months"],
+                tag="apprenticeships")
+    write_entry(root, "bot-help", "What can this bot do?",
+                ["what can you do", "help", "hi", "hello"], tag="service")
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path: Path, kb_dir: Path) -> Settings:
+    """Settings pointing at a fresh database and the small knowledge base; no .env is read."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_path=tmp_path / "bot.db",
+        knowledge_dir=kb_dir,
+        admin_ids=frozenset({999}),
+        reload_interval_s=0,
+    )
+
+
+@pytest.fixture
+async def local_api() -> AsyncIterator[LocalBotApi]:
+    """The local Telegram Bot API on 127.0.0.1 with an ephemeral port."""
+    async with LocalBotApi() as api:
+        yield api
+
+
+@pytest.fixture
+def copy_kb(tmp_path: Path) -> Callable[[], Path]:
+    """A writable copy of the real knowledge base (for reload tests)."""
+
+    def make() -> Path:
+        target = tmp_path / "real-knowledge"
+        shutil.copytree(REAL_KB, target, ignore=shutil.ignore_patterns("maps"))
+        return target
+
+    return make

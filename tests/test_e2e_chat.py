@@ -1,0 +1,126 @@
+"""End to end: the real Application and PTB's HTTP client against the local Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram.ext import Application
+
+from bot.config import Settings
+from bot.local_api import LocalBotApi
+from bot.services import build_services
+from handlers.app import build_application
+from tests.conftest import REAL_KB
+
+CHAT = 5001
+TOKEN = "123456:TEST-TOKEN-NOT-REAL"
+
+
+@pytest.fixture
+def real_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_path=tmp_path / "bot.db",
+        knowledge_dir=REAL_KB,
+        admin_ids=frozenset({999}),
+        reload_interval_s=0,
+    )
+
+
+@pytest.fixture
+async def bot(real_settings: Settings, local_api: LocalBotApi) -> AsyncIterator[Application]:
+    """The bot polling the local Bot API, as in production but on loopback."""
+    services = build_services(real_settings)
+    application = build_application(real_settings, services, token=TOKEN, base_url=local_api.base_url)
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        yield application
+        await application.updater.stop()
+        await application.stop()
+
+
+async def test_start_sends_a_welcome_with_the_menu(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.push_text(CHAT, "/start")
+    [welcome] = await local_api.wait_for_messages(CHAT, 1)
+    assert "careers bot" in welcome.text
+    assert [label for label, _ in welcome.buttons] == [
+        "Apprenticeships", "T Levels", "Cambridge Technicals", "Occupational maps", "Ask a question"]
+    assert welcome.params["parse_mode"] == "HTML"
+
+
+async def test_the_command_menu_is_registered_at_start(bot: Application, local_api: LocalBotApi) -> None:
+    names = {c["command"] for c in local_api.commands}
+    assert {"start", "help", "occupation", "routes", "subscribe", "privacy"} <= names
+
+
+async def test_a_question_gets_the_answer_sources_and_related_buttons(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    local_api.push_text(CHAT, "wot is a tlevel")
+    [answer] = await local_api.wait_for_messages(CHAT, 1)
+    assert "three A levels" in answer.text
+    assert '<a href="https://' in answer.text and "Last reviewed: 24 November 2026" in answer.text
+    assert 1 <= len(answer.buttons) <= 3
+    assert all(data.startswith("ans:") for _, data in answer.buttons)
+
+
+async def test_did_you_mean_buttons_lead_to_the_chosen_answer(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    responder = bot.bot_data["services"].responder
+    question = next(q for q in ("t level or apprenticeship pay", "apprenticeship", "t levels vs",
+                                "cambridge", "levels") if responder.reply(q).kind == "clarify")
+    local_api.push_text(CHAT, question)
+    [clarify] = await local_api.wait_for_messages(CHAT, 1)
+    assert clarify.text.startswith("I'm not quite sure")
+    assert clarify.buttons[-1] == ("None of these", "none")
+    label, data = clarify.buttons[0]
+    local_api.push_callback(CHAT, data)
+    messages = await local_api.wait_for_messages(CHAT, 2)
+    assert "Last reviewed" in messages[1].text
+    assert data.removeprefix("ans:") == responder.reply(question).candidates[0]
+
+
+async def test_none_of_these_points_to_a_person(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.push_callback(CHAT, "none")
+    [reply] = await local_api.wait_for_messages(CHAT, 1)
+    assert "0800 100 900" in reply.text
+
+
+async def test_an_unknown_question_gets_an_honest_fallback(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    local_api.push_text(CHAT, "where is the nearest pizza place")
+    [reply] = await local_api.wait_for_messages(CHAT, 1)
+    assert "I don't know that one" in reply.text
+    assert "0800 100 900" in reply.text and "careers adviser" in reply.text
+    rows = list(bot.bot_data["services"].db["unanswered"].rows)
+    assert [r["text"] for r in rows] == ["where is the nearest pizza place"]
+    assert "chat_id" not in rows[0]
+
+
+async def test_a_sticker_gets_a_text_only_notice(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.push_message(CHAT, {"sticker": {
+        "file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512, "height": 512,
+        "is_animated": False, "is_video": False}})
+    [reply] = await local_api.wait_for_messages(CHAT, 1)
+    assert reply.text.startswith("I can only read text messages for now")
+
+
+async def test_a_forged_button_has_expired(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.push_callback(CHAT, "ans:no-such-entry")
+    [reply] = await local_api.wait_for_messages(CHAT, 1)
+    assert "That button has expired" in reply.text
+
+
+async def test_users_are_remembered_with_first_and_last_seen(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    local_api.push_text(CHAT, "/help")
+    await local_api.wait_for_messages(CHAT, 1)
+    user = bot.bot_data["services"].db["users"].get(CHAT)
+    assert user["first_seen"] and user["last_seen"] and user["role"] == "student"

@@ -1,0 +1,94 @@
+"""The knowledge loader and validator, and `careers-bot kb check`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.knowledge import KnowledgeError, load_knowledge
+from tests.conftest import write_entry
+
+
+def problems_of(root: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(root)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_loads_entries_with_their_fields(kb_dir: Path) -> None:
+    kb = load_knowledge(kb_dir)
+    entry = kb.entries["t-level-basics"]
+    assert entry.title == "What is a T Level?"
+    assert "t levels explained" in entry.questions
+    assert entry.reviewed == dt.date(2026, 11, 24)
+    assert entry.related == ("apprenticeship-pay",)
+    assert entry.sources == ("https://www.gov.uk/t-level-basics",)
+
+
+def test_duplicate_ids_are_reported_with_both_files(kb_dir: Path) -> None:
+    path = write_entry(kb_dir, "copy", "Another", ["something else entirely"])
+    path.write_text(path.read_text().replace("id: copy", "id: t-level-basics"))
+    found = problems_of(kb_dir)
+    assert any("copy.md" in p and "must match the file name" in p for p in found)
+
+
+def test_missing_field_names_the_file_and_field(kb_dir: Path) -> None:
+    path = kb_dir / "entries" / "apprenticeship-pay.md"
+    path.write_text(path.read_text().replace("reviewed: 2026-11-24\n", ""))
+    assert any("apprenticeship-pay.md" in p and "'reviewed'" in p for p in problems_of(kb_dir))
+
+
+def test_empty_questions_are_rejected(kb_dir: Path) -> None:
+    path = write_entry(kb_dir, "empty", "Empty", ["x"])
+    path.write_text(path.read_text().replace("questions:\n  - x\n", "questions: []\n"))
+    assert any("empty.md" in p and "'questions'" in p for p in problems_of(kb_dir))
+
+
+def test_broken_yaml_is_reported(kb_dir: Path) -> None:
+    path = kb_dir / "entries" / "bot-help.md"
+    path.write_text(path.read_text().replace("tags: [service]", "tags: [service"))
+    assert any("bot-help.md" in p and "broken YAML" in p for p in problems_of(kb_dir))
+
+
+def test_unknown_keys_are_rejected(kb_dir: Path) -> None:
+    path = kb_dir / "entries" / "bot-help.md"
+    path.write_text(path.read_text().replace("tags:", "colour: blue\ntags:"))
+    assert any("unknown key(s): colour" in p for p in problems_of(kb_dir))
+
+
+def test_bad_dates_are_rejected(kb_dir: Path) -> None:
+    path = kb_dir / "entries" / "bot-help.md"
+    path.write_text(path.read_text().replace("2026-11-24", "24/11/2026"))
+    assert any("bot-help.md" in p and "not a date" in p for p in problems_of(kb_dir))
+
+
+def test_duplicate_questions_across_entries_are_rejected(kb_dir: Path) -> None:
+    write_entry(kb_dir, "t-level-copy", "T Level again", ["What is a T-Level?"])
+    assert any("duplicates one in 't-level-basics'" in p for p in problems_of(kb_dir))
+
+
+def test_related_ids_must_exist(kb_dir: Path) -> None:
+    write_entry(kb_dir, "lonely", "Lonely", ["a lonely question"], related=["nowhere"])
+    assert any("related id 'nowhere' does not exist" in p for p in problems_of(kb_dir))
+
+
+def test_sources_must_be_urls(kb_dir: Path) -> None:
+    path = kb_dir / "entries" / "bot-help.md"
+    path.write_text(path.read_text().replace("https://www.gov.uk/bot-help", "gov dot uk"))
+    assert any("not an http(s) URL" in p for p in problems_of(kb_dir))
+
+
+def test_kb_check_exits_zero_with_a_summary_when_clean(kb_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "check", str(kb_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: 4 entries")
+    assert len(out.strip().splitlines()) == 1
+
+
+def test_kb_check_exits_one_naming_the_broken_file(kb_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (kb_dir / "entries" / "bot-help.md").write_text("---\nid: [unclosed\n---\nbody\n")
+    assert main(["kb", "check", str(kb_dir)]) == 1
+    assert "bot-help.md" in capsys.readouterr().out
