@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from handlers import admin, chat, errors
+from handlers import admin, chat, errors, flood, privacy
 
 
 def register_handlers(application: Application) -> None:
     """Register all handlers. Group 0 holds the conversation; order within it matters."""
+    # Group -1 runs first for every update: the flood limit can stop anything after it.
+    application.add_handler(TypeHandler(Update, flood.flood_check), group=-1)
+
     application.add_handler(CommandHandler("start", chat.start))
     application.add_handler(CommandHandler("help", chat.help_command))
+    application.add_handler(CommandHandler("privacy", privacy.privacy))
+    application.add_handler(CommandHandler("forget", privacy.forget))
     application.add_handler(CommandHandler("reload", admin.reload))
 
     application.add_handler(CallbackQueryHandler(chat.entry_button, pattern=r"^ans:[a-z0-9-]{1,60}$"))
     application.add_handler(CallbackQueryHandler(chat.none_of_these, pattern=r"^none$"))
+    application.add_handler(CallbackQueryHandler(privacy.forget_button, pattern=r"^forget:(yes|no)$"))
     # Last among buttons: anything unknown, old or forged.
     application.add_handler(CallbackQueryHandler(chat.expired_button))
 

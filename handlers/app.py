@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.services import Services, services_from
 from handlers import register_handlers
 from jobs.knowledge_reload import register_reload_job
+from jobs.retention import register_retention_job
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ async def post_init(application: Application) -> None:
         [BotCommand(name, description) for name, description in commands.items()]
     )
     register_reload_job(application)
+    register_retention_job(application)
     for register in services.extras.get("job_registrars", ()):
         register(application)
 

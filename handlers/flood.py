@@ -1,0 +1,30 @@
+"""The per-user flood limit, applied before every other handler."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.answers import Reply
+from bot.flood import FloodGuard
+from bot.services import services_from
+from handlers.send import send_reply
+
+
+async def flood_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Let the message through, send one notice when over the limit, or drop it silently."""
+    user = update.effective_user
+    if user is None:
+        return
+    services = services_from(context.bot_data)
+    guard: FloodGuard = services.extras.setdefault(
+        "flood", FloodGuard(services.settings.flood_limit_per_minute))
+    verdict = guard.check(user.id)
+    if verdict == "ok":
+        return
+    if verdict == "warn" and update.effective_chat is not None:
+        await send_reply(context.bot, update.effective_chat.id,
+                         Reply("fallback", services.kb.message("flood_notice")))
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    raise ApplicationHandlerStop

@@ -1,0 +1,47 @@
+"""The daily privacy clean-up: old unanswered questions and long-inactive users go."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from telegram.ext import Application, ContextTypes
+
+from bot.privacy import purge_expired
+from bot.services import services_from
+
+log = logging.getLogger(__name__)
+RUN_AT = dt.time(3, 30)
+
+
+async def purge_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete what the retention settings say is too old."""
+    services = services_from(context.bot_data)
+    settings = services.settings
+    report = purge_expired(
+        services.db,
+        now=dt.datetime.now(dt.timezone.utc),
+        unanswered_days=settings.unanswered_retention_days,
+        inactive_days=settings.inactive_user_retention_days,
+    )
+    flood = services.extras.get("flood")
+    if flood is not None:
+        flood.forget_idle()
+    log.info("retention: deleted %d unanswered questions, %d inactive users",
+             report.unanswered, report.users)
+
+
+def register_retention_job(application: Application) -> None:
+    """Every day at 03:30 (bot's time zone); a missed run is caught up within 12 hours."""
+    if application.job_queue is None:
+        return
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(services_from(application.bot_data).settings.timezone)
+    application.job_queue.run_daily(
+        purge_job,
+        time=RUN_AT.replace(tzinfo=tz),
+        name="retention",
+        job_kwargs={"id": "retention", "replace_existing": True, "coalesce": True,
+                    "max_instances": 1, "misfire_grace_time": 12 * 3600},
+    )
