@@ -87,6 +87,7 @@ class Responder:
         self.matcher = Matcher(
             {e.id: (e.title, *e.questions) for e in kb.entries.values()},
             normaliser,
+            bodies={e.id: e.body for e in kb.entries.values()},
             threshold=threshold,
             margin=margin,
         )

@@ -219,7 +219,7 @@ def _load_yaml(path: Path, problems: list[Problem]) -> dict[str, Any]:
 def _check_word_lists(path: Path, matching: Mapping[str, Any]) -> list[Problem]:
     """YAML reads bare yes/no/on as booleans: insist every word in matching.yaml is text."""
     found = []
-    for key in ("stopwords", "greetings"):
+    for key in ("stopwords", "greetings", "smalltalk", "key_terms"):
         for word in matching.get(key) or ():
             if not isinstance(word, str):
                 found.append(Problem(path, f"'{key}' has a non-text item {word!r}: quote it"))

@@ -7,17 +7,22 @@ How a question is scored (all numbers 0-100):
    dropped too when anything else is left.
 2. Words the knowledge base never uses are corrected to the closest word it does use with
    rapidfuzz (``fuzz.ratio`` ≥ :data:`TYPO_CUTOFF`), so "apprentiship" and "placemnet" still count.
-3. Every phrasing (an entry's title and its alternate questions) gets an IDF-weighted Dice score:
-   twice the weight of shared words over the weight of both; rare words ("bursary") weigh more
-   than common ones ("apprenticeship"). Words the KB does not know weigh against a match, which
-   is what lets the bot abstain on "where is the nearest pizza place".
+3. Every phrasing (an entry's title and its alternate questions) is scored by IDF-weighted recall
+   both ways: how much of the question the phrasing accounts for (:data:`QUERY_RECALL_WEIGHT`,
+   the main signal: every word a student typed should be explained) and how much of the phrasing
+   the question covers (which prefers the concise "t level" over "t level placement" for
+   "t level"). Rare words ("bursary") weigh more than common ones ("apprenticeship"). Words the
+   KB does not know count against a match, which is what lets the bot abstain on "where is the
+   nearest pizza place".
 4. An entry's score blends its best phrasing with how much of the question its phrasings cover
-   between them (:data:`PHRASING_WEIGHT`), so a question that mixes two phrasings still lands.
+   between them (:data:`PHRASING_WEIGHT`), so a question that mixes two phrasings still lands;
+   words found only in the answer's text count at :data:`BODY_WEIGHT`.
 5. The top few phrasings are re-scored with rapidfuzz's ``token_sort_ratio`` on the canonical
    text, which separates near-identical wordings; this slow scorer never sees the whole corpus.
 
-Decision: below ``threshold`` → fallback; runner-up within ``margin`` of the best → clarify
-("Did you mean…?"); otherwise answer. Both are settings (``CAREERS_BOT_MATCH_THRESHOLD``,
+Decision: below ``threshold`` → fallback; runner-up within the margin of the best → clarify
+("Did you mean…?"); otherwise answer. The margin is ``margin`` points at the threshold and
+shrinks linearly to 0 at a perfect score. Both are settings (``CAREERS_BOT_MATCH_THRESHOLD``,
 ``CAREERS_BOT_AMBIGUITY_MARGIN``).
 
 The index (vocabulary, posting lists, weights) is built once; a query touches only the posting
@@ -31,6 +36,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+import re
+
 import numpy as np
 from rapidfuzz import fuzz, process
 
@@ -38,10 +45,14 @@ from bot.text import Normaliser
 
 TYPO_CUTOFF = 82.0
 MIN_TYPO_LENGTH = 4
+QUERY_RECALL_WEIGHT = 0.65
 PHRASING_WEIGHT = 0.75
-FUZZ_WEIGHT = 0.25
+BODY_WEIGHT = 0.5
+FUZZ_WEIGHT = 0.15
 SHORTLIST = 8
 MAX_CANDIDATES = 3
+
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
 
 Kind = Literal["answer", "clarify", "fallback", "greeting"]
 
@@ -78,6 +89,7 @@ class Matcher:
         phrasings: Mapping[str, Sequence[str]],
         normaliser: Normaliser,
         *,
+        bodies: Mapping[str, str] | None = None,
         threshold: float = 55.0,
         margin: float = 6.0,
     ) -> None:
@@ -108,17 +120,29 @@ class Matcher:
         for content in tokens:
             phrasing_cols.append([vocab.setdefault(t, len(vocab)) for t in content])
         self._vocab = vocab
-        self._vocab_list = list(vocab)
 
         n_entries = max(len(self.entry_ids), 1)
         entry_sets: list[set[int]] = [set() for _ in self.entry_ids]
         for cols, entry in zip(phrasing_cols, owner):
             entry_sets[entry].update(cols)
+        # Words of the answer itself count, more weakly, towards an entry's coverage: students
+        # often ask with words the answer uses but no listed phrasing does.
+        body_sets: list[set[int]] = [set() for _ in self.entry_ids]
+        for index, entry_id in enumerate(self.entry_ids):
+            body = _LINK_TARGET.sub("]", (bodies or {}).get(entry_id, ""))
+            for token in normaliser.content(normaliser.words(body)):
+                col = vocab.setdefault(token, len(vocab))
+                if col not in entry_sets[index]:
+                    body_sets[index].add(col)
+        self._vocab_list = list(vocab)
         df = np.zeros(len(vocab))
-        for cols in entry_sets:
+        for cols in (*entry_sets, *body_sets):
             for col in cols:
                 df[col] += 1
         self._idf = np.log1p(n_entries / np.maximum(df, 1))
+        for term in normaliser.key_terms:
+            if term in vocab:
+                self._idf[vocab[term]] *= normaliser.key_term_boost
         self._unknown_weight = float(np.median(self._idf)) if len(vocab) else 1.0
 
         self._psum = np.array([self._idf[cols].sum() for cols in phrasing_cols])
@@ -128,10 +152,14 @@ class Matcher:
                 postings[col].append(p)
         self._postings = [np.asarray(p, dtype=np.int64) for p in postings]
         entry_postings: list[list[int]] = [[] for _ in vocab]
-        for e, cols in enumerate(entry_sets):
-            for col in cols:
-                entry_postings[col].append(e)
+        entry_weights: list[list[float]] = [[] for _ in vocab]
+        for weight, sets in ((1.0, entry_sets), (BODY_WEIGHT, body_sets)):
+            for e, cols in enumerate(sets):
+                for col in cols:
+                    entry_postings[col].append(e)
+                    entry_weights[col].append(weight)
         self._entry_postings = [np.asarray(p, dtype=np.int64) for p in entry_postings]
+        self._entry_weights = [np.asarray(w) for w in entry_weights]
         self._correct = lru_cache(maxsize=16384)(self._correct_uncached)
 
     @property
@@ -171,9 +199,15 @@ class Matcher:
         return words, known, unknown
 
     def is_greeting(self, text: str) -> bool:
-        """True when every meaningful word is small talk ("hiya!", "thanks", "good morning")."""
-        content = self.normaliser.content(self.normaliser.words(text))
-        return bool(content) and all(w in self.normaliser.greetings for w in content)
+        """True for small talk: "hiya!", "thanks", "hello how are you doing", "how's it going"."""
+        n = self.normaliser
+        words = n.words(text)
+        if not words:
+            return False
+        content = n.content(words)
+        chatty = n.greetings | n.smalltalk
+        has_greeting = any(w in n.greetings for w in words)
+        return all(w in chatty for w in content) and (has_greeting or bool(content))
 
     def rank(self, text: str, limit: int = SHORTLIST) -> list[Candidate]:
         """Entries scored against the question, best first (at most ``limit``)."""
@@ -188,16 +222,18 @@ class Matcher:
         weights = self._idf[cols] * np.fromiter(merged.values(), dtype=float)
         qsum = float(weights.sum()) + unknown * self._unknown_weight
 
+        if all(self._vocab_list[c].isdigit() for c in cols):
+            return []  # "what is 2+2": numbers alone say nothing about a topic
         lists = [self._postings[c] for c in cols]
         hit = np.concatenate(lists)
         acc = np.bincount(hit, weights=np.repeat(weights, [len(x) for x in lists]),
                           minlength=len(self._texts))
-        dice = 2.0 * acc / (qsum + self._psum)
+        dice = QUERY_RECALL_WEIGHT * acc / qsum + (1 - QUERY_RECALL_WEIGHT) * acc / self._psum
         best_phrasing = np.maximum.reduceat(dice, self._entry_starts)
 
         elists = [self._entry_postings[c] for c in cols]
-        ehit = np.concatenate(elists)
-        coverage = np.bincount(ehit, weights=np.repeat(weights, [len(x) for x in elists]),
+        eweights = np.concatenate([w * self._entry_weights[c] for c, w in zip(cols, weights)])
+        coverage = np.bincount(np.concatenate(elists), weights=eweights,
                                minlength=len(self.entry_ids))[self._entries_with_phrasings] / qsum
         blended = PHRASING_WEIGHT * best_phrasing + (1 - PHRASING_WEIGHT) * coverage
 
@@ -219,16 +255,18 @@ class Matcher:
 
     def match(self, text: str) -> Match:
         """Decide between answering, asking "Did you mean…?" and saying "I don't know"."""
+        if self.is_greeting(text):
+            return Match("greeting", ())
         ranked = self.rank(text)
         if not ranked:
-            kind: Kind = "greeting" if self.is_greeting(text) else "fallback"
-            return Match(kind, ())
+            return Match("fallback", ())
         best = ranked[0]
         if best.score < self.threshold:
-            if self.is_greeting(text):
-                return Match("greeting", ())
             return Match("fallback", tuple(ranked[:MAX_CANDIDATES]))
-        close = [c for c in ranked[1:MAX_CANDIDATES] if best.score - c.score < self.margin]
+        # The margin narrows as the best score nears 100: a near-exact phrasing match is rarely
+        # ambiguous, a middling one often is.
+        margin = self.margin * (100.0 - best.score) / max(100.0 - self.threshold, 1e-6)
+        close = [c for c in ranked[1:MAX_CANDIDATES] if best.score - c.score < margin]
         if close:
             return Match("clarify", (best, *close))
         return Match("answer", tuple(ranked[:MAX_CANDIDATES]))

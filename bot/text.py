@@ -48,6 +48,8 @@ class Normaliser:
       variants are matched on word boundaries after :func:`normalise`, longest first.
     - ``stopwords``: words that carry no topic (dropped from content tokens).
     - ``greetings``: words that open small talk; dropped when the message has other content.
+    - ``smalltalk``: words that, with a greeting or alone, still make only small talk.
+    - ``key_terms`` / ``key_term_boost``: the words naming what a question is about, weighted up.
     """
 
     def __init__(self, data: Mapping[str, Any]) -> None:
@@ -64,6 +66,11 @@ class Normaliser:
             self._pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, alternatives)) + r")\b")
         self.stopwords = frozenset(stem(normalise(w)) for w in data.get("stopwords") or ())
         self.greetings = frozenset(stem(normalise(w)) for w in data.get("greetings") or ())
+        self.smalltalk = frozenset(stem(normalise(w)) for w in data.get("smalltalk") or ())
+        self.key_terms = frozenset(
+            stem(word) for term in data.get("key_terms") or () for word in self.canonical(term).split()
+        )
+        self.key_term_boost = float(data.get("key_term_boost") or 1.0)
 
     def canonical(self, text: str) -> str:
         """The normalised text with spellings and compounds made canonical."""
