@@ -20,7 +20,9 @@ How a question is scored (all numbers 0-100):
 5. The top few phrasings are re-scored with rapidfuzz's ``token_sort_ratio`` on the canonical
    text, which separates near-identical wordings; this slow scorer never sees the whole corpus.
 
-Decision: below ``threshold`` → fallback; runner-up within the margin of the best → clarify
+Decision: below ``threshold`` → fallback, unless the best is within :data:`LEAD_ALLOWANCE` of
+the threshold and leads the runner-up by :data:`LEAD` (long, chatty messages score lower but
+still point clearly at one entry); runner-up within the margin of the best → clarify
 ("Did you mean…?"); otherwise answer. The margin is ``margin`` points at the threshold and
 shrinks linearly to 0 at a perfect score. Both are settings (``CAREERS_BOT_MATCH_THRESHOLD``,
 ``CAREERS_BOT_AMBIGUITY_MARGIN``).
@@ -50,6 +52,9 @@ PHRASING_WEIGHT = 0.75
 BODY_WEIGHT = 0.5
 FUZZ_WEIGHT = 0.15
 SHORTLIST = 8
+LEAD_ALLOWANCE = 15.0
+LEAD = 10.0
+CHATTER_WORDS = 4
 MAX_CANDIDATES = 3
 
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
@@ -220,7 +225,10 @@ class Matcher:
             merged[col] = max(merged.get(col, 0.0), factor)
         cols = np.fromiter(merged, dtype=np.int64)
         weights = self._idf[cols] * np.fromiter(merged.values(), dtype=float)
-        qsum = float(weights.sum()) + unknown * self._unknown_weight
+        # In a long, chatty message unknown words are mostly context ("my cousin says…"), so
+        # each weighs less the more words there are.
+        chatter = min(1.0, CHATTER_WORDS / max(len(merged) + unknown, 1))
+        qsum = float(weights.sum()) + unknown * self._unknown_weight * chatter
 
         if all(self._vocab_list[c].isdigit() for c in cols):
             return []  # "what is 2+2": numbers alone say nothing about a topic
@@ -261,7 +269,9 @@ class Matcher:
         if not ranked:
             return Match("fallback", ())
         best = ranked[0]
-        if best.score < self.threshold:
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        clear_lead = best.score >= self.threshold - LEAD_ALLOWANCE and best.score - runner_up >= LEAD
+        if best.score < self.threshold and not clear_lead:
             return Match("fallback", tuple(ranked[:MAX_CANDIDATES]))
         # The margin narrows as the best score nears 100: a near-exact phrasing match is rarely
         # ambiguous, a middling one often is.
