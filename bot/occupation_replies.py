@@ -5,8 +5,9 @@ an electrician", "butcher apprenticeship") go to the occupational maps. An occup
 when its score reaches the occupation threshold and:
 - the message has job-seeking wording (``job_intent_phrases`` in ``knowledge/occupation_phrases.yaml``)
   and the knowledge base is not near-certain (:data:`KB_CERTAIN`); or
-- the knowledge base would answer, but only weakly (:data:`KB_WEAK`), and the occupation scores
-  clearly higher (:data:`CLEARLY_BETTER`); or
+- the knowledge base would answer, but the occupation scores clearly higher
+  (:data:`CLEARLY_BETTER`) and either the knowledge answer is weak (:data:`KB_WEAK`) or the
+  occupation matches almost exactly (:data:`NEAR_EXACT`, "robotics engineer"); or
 - the knowledge base would not answer (did-you-mean or fallback) and the occupation scores higher.
 """
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 KB_CERTAIN = 90.0
 KB_WEAK = 70.0
 CLEARLY_BETTER = 15.0
+NEAR_EXACT = 95.0
 CHOICE_MARGIN = 4.0
 MAX_CHOICES = 4
 RELATED = 6
@@ -68,20 +70,59 @@ def has_job_intent(text: str) -> bool:
     return _job_intent().search(normalise(text)) is not None
 
 
+_PUNCTUATION = re.compile(r"[,.;:!?()]")
+_ARTICLES = frozenset({"a", "an", "the", "some", "one"})
+_BOUNDARY = re.compile(
+    r"\b(?:but|and|n|or|without|thru|through|what|wat|how|any|so|cos|because|coz|if|"
+    r"when|where|do|does|is|are|can|could|should|would|with an|via|instead)\b"
+)
+
+
+def job_words(text: str) -> str | None:
+    """The words naming the job right after job-seeking wording ("…wanna be a mechanic wat do i
+    do" → "mechanic"), so chatty context around it does not dilute the search."""
+    found = None
+    for segment in _PUNCTUATION.split(text.lower()):
+        folded = normalise(segment)
+        matches = list(_job_intent().finditer(folded))
+        if matches:
+            found = folded[matches[-1].end():]
+    if found is None:
+        return None
+    words = found.split()
+    while words and words[0] in _ARTICLES:
+        words.pop(0)
+    focused = _BOUNDARY.split(" ".join(words), maxsplit=1)[0].strip()
+    return focused or None
+
+
+def search_job(index: OccupationIndex, text: str, limit: int) -> list[tuple[Occupation, float]]:
+    """Search the job words when the message has them, else (or if better) the whole message."""
+    whole = index.search(text, limit=limit)
+    focused_text = job_words(text)
+    if focused_text:
+        focused = index.search(focused_text, limit=limit)
+        if focused and (not whole or focused[0][1] >= whole[0][1]):
+            return focused
+    return whole
+
+
 def prefers_occupation(match: Match, occupation_score: float, intent: bool) -> bool:
     """The boundary between the two indexes (see the module docstring)."""
     kb_score = match.score if match.kind in ("answer", "clarify") else 0.0
     if intent:
         return kb_score < KB_CERTAIN
     if match.kind == "answer":
-        return kb_score < KB_WEAK and occupation_score >= kb_score + CLEARLY_BETTER
+        return occupation_score >= kb_score + CLEARLY_BETTER and (
+            kb_score < KB_WEAK or occupation_score >= NEAR_EXACT
+        )
     return occupation_score > kb_score
 
 
 def occupation_reply(responder: Responder, text: str, match: Match) -> Reply | None:
     """A card (or a short list) when the message is about a job; None leaves it to the KB."""
     index: OccupationIndex = responder.occupations
-    results = index.search(text, limit=MAX_CHOICES + 1)
+    results = search_job(index, text, MAX_CHOICES + 1)
     if not results:
         return None
     best, score = results[0]
