@@ -84,6 +84,8 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """Talk to the bot in this terminal; nothing leaves the machine."""
     from handlers.terminal import terminal_chat
 
+    if settings.log_level == "INFO":
+        logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
     asyncio.run(terminal_chat(settings, _services(settings)))
     return 0
 

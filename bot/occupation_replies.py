@@ -47,7 +47,7 @@ def current_occupation_index(db: sqlite_utils.Database) -> OccupationIndex:
     ensure_bundled_version(db)
     version = latest_version(db)
     assert version is not None
-    return OccupationIndex.build(load_version(db, version.id))
+    return OccupationIndex.build(load_version(db, version.version))
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, chat, errors, flood, privacy
+from handlers import admin, chat, errors, flood, occupations, privacy
 
 
 def register_handlers(application: Application) -> None:
@@ -24,11 +24,18 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("help", chat.help_command))
     application.add_handler(CommandHandler("privacy", privacy.privacy))
     application.add_handler(CommandHandler("forget", privacy.forget))
+    application.add_handler(CommandHandler("occupation", occupations.occupation_command))
+    application.add_handler(CommandHandler("routes", occupations.routes_command))
+    application.add_handler(CommandHandler("about", occupations.about))
     application.add_handler(CommandHandler("reload", admin.reload))
 
     application.add_handler(CallbackQueryHandler(chat.entry_button, pattern=r"^ans:[a-z0-9-]{1,60}$"))
     application.add_handler(CallbackQueryHandler(chat.none_of_these, pattern=r"^none$"))
     application.add_handler(CallbackQueryHandler(privacy.forget_button, pattern=r"^forget:(yes|no)$"))
+    application.add_handler(CallbackQueryHandler(occupations.occupation_button,
+                                                 pattern=r"^occ(rel)?:OCC[0-9A-Z]{1,12}$"))
+    application.add_handler(CallbackQueryHandler(occupations.route_button,
+                                                 pattern=r"^route:[0-9]{1,3}(:[0-9]{1,2}:[0-9]{1,3})?$"))
     # Last among buttons: anything unknown, old or forged.
     application.add_handler(CallbackQueryHandler(chat.expired_button))
 

@@ -55,3 +55,21 @@ def build_application(
     application.bot_data["services"] = services
     register_handlers(application)
     return application
+
+
+async def start_local(application: Application, *, poll_timeout: float = 5.0) -> None:
+    """Start an initialised Application by hand (terminal chat, tests, benchmarks) the way
+    ``run_polling`` does, including ``post_init``, which PTB only calls from ``run_*``."""
+    await post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=int(poll_timeout))
+
+
+async def stop_local(application: Application) -> None:
+    """Stop what :func:`start_local` started (``post_shutdown`` runs on ``shutdown``)."""
+    assert application.updater is not None
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.local_api import LocalBotApi, SentMessage
 from bot.render import html_to_plain
 from bot.services import Services
-from handlers.app import build_application
+from handlers.app import build_application, start_local, stop_local
 
 CHAT_ID = 424242
 LOCAL_TOKEN = "0:local-terminal-chat"
@@ -64,9 +64,7 @@ async def terminal_chat(
         api.on_sent(show)
         application = build_application(settings, services, token=LOCAL_TOKEN, base_url=api.base_url)
         async with application:
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=5)
+            await start_local(application)
             write("careers-bot terminal chat: type a question, a number to press a button, "
                   "or 'quit'.\n")
             before = len(api.sent)
@@ -90,5 +88,4 @@ async def terminal_chat(
                     buttons = []
                     api.push_text(CHAT_ID, line)
                 await _wait_for_reply(api, before)
-            await application.updater.stop()
-            await application.stop()
+            await stop_local(application)

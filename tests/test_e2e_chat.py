@@ -11,7 +11,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.local_api import LocalBotApi
 from bot.services import build_services
-from handlers.app import build_application
+from handlers.app import build_application, start_local, stop_local
 from tests.conftest import REAL_KB
 
 CHAT = 5001
@@ -35,12 +35,9 @@ async def bot(real_settings: Settings, local_api: LocalBotApi) -> AsyncIterator[
     services = build_services(real_settings)
     application = build_application(real_settings, services, token=TOKEN, base_url=local_api.base_url)
     async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        await start_local(application, poll_timeout=1)
         yield application
-        await application.updater.stop()
-        await application.stop()
+        await stop_local(application)
 
 
 async def test_start_sends_a_welcome_with_the_menu(bot: Application, local_api: LocalBotApi) -> None:
@@ -124,3 +121,52 @@ async def test_users_are_remembered_with_first_and_last_seen(
     await local_api.wait_for_messages(CHAT, 1)
     user = bot.bot_data["services"].db["users"].get(CHAT)
     assert user["first_seen"] and user["last_seen"] and user["role"] == "student"
+
+
+async def test_admin_commands_are_refused_to_students(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.push_text(CHAT, "/reload")
+    [reply] = await local_api.wait_for_messages(CHAT, 1)
+    assert reply.text == "Sorry, that command is for admins."
+
+
+async def test_an_admin_can_reload_knowledge(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.push_text(999, "/reload")
+    [reply] = await local_api.wait_for_messages(999, 1)
+    assert reply.text.startswith("Knowledge reloaded: 53 entries")
+
+
+async def test_occupation_search_shows_a_card_with_the_official_link(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    local_api.push_text(CHAT, "/occupation electrician")
+    [choices] = await local_api.wait_for_messages(CHAT, 1)
+    assert all(data.startswith("occ:OCC") for _, data in choices.buttons)
+    local_api.push_callback(CHAT, choices.buttons[0][1])
+    card = (await local_api.wait_for_messages(CHAT, 2))[1]
+    assert "electrician" in card.text.lower()
+    assert "occupational-maps.skillsengland.education.gov.uk/maps/occupation/OCC" in card.text
+    assert "Open Government Licence" in card.text
+
+
+async def test_routes_browse_to_a_page_of_occupations(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.push_text(CHAT, "/routes")
+    [routes] = await local_api.wait_for_messages(CHAT, 1)
+    assert len(routes.buttons) == 15
+    digital = next(data for label, data in routes.buttons if label == "Digital")
+    local_api.push_callback(CHAT, digital)
+    levels = (await local_api.wait_for_messages(CHAT, 2))[1]
+    local_api.push_callback(CHAT, levels.buttons[0][1])
+    page = (await local_api.wait_for_messages(CHAT, 3))[2]
+    assert page.buttons and all(data.startswith(("occ:", "route:")) for _, data in page.buttons)
+
+
+async def test_a_flood_gets_one_notice_then_silence(bot: Application, local_api: LocalBotApi,
+                                                    real_settings: Settings) -> None:
+    limit = real_settings.flood_limit_per_minute
+    for _ in range(limit + 3):
+        local_api.push_text(CHAT, "apprentice pay")
+    await local_api.wait_for_messages(CHAT, limit + 1)
+    await __import__("asyncio").sleep(0.5)
+    texts = [m.text for m in local_api.sent_to(CHAT)]
+    assert len(texts) == limit + 1
+    assert texts.count(bot.bot_data["services"].kb.message("flood_notice")) == 1

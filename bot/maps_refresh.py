@@ -1,0 +1,293 @@
+"""One occupational maps refresh: fetch, check, diff, store — with guard rails before storing.
+
+Order of checks (the first that fails decides the outcome; nothing is stored unless ``accepted``):
+
+1. ``busy``: another refresh (bot job or CLI, any process) holds the lease.
+2. ``failed``: the source could not be reached or refused us (no key, 401, retries exhausted).
+3. ``refused``: the data is malformed, truncated or empty, or has far fewer occupations than the
+   current map (below ``min_ratio``, default 80%) — the signature of a partial response.
+4. ``unchanged``: same content hash as the current version: no new version, no notices.
+5. ``held``: more than ``max_changes`` occupations changed; an admin checks and re-runs with
+   ``force`` (``careers-bot refresh --force``). Nothing else overrides a guard rail.
+6. ``dry_run``: would be accepted (or held: the reason says) but ``dry_run`` stores nothing.
+7. ``accepted``: stored as a new version with its change list.
+
+Absences follow :mod:`bot.maps_diff`: an occupation missing once is carried forward and
+remembered; only a second miss (or a retired status) reports it as removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import sqlite_utils
+
+from bot.maps import (
+    ATTRIBUTION,
+    MapsDataError,
+    MapsSourceError,
+    Occupation,
+    OccupationMap,
+    load_bundled_map,
+)
+from bot.maps_diff import ChangeList, carry_forward, diff_maps
+from bot.maps_source import Fetch
+from bot.maps_store import (
+    acquire_lease,
+    ensure_bundled_version,
+    ensure_maps_shape,
+    latest_version,
+    load_version,
+    missing_ids,
+    release_lease,
+    save_version,
+    set_state,
+    utcnow,
+)
+
+Status = Literal["accepted", "unchanged", "refused", "held", "dry_run", "failed", "busy"]
+LEASE_TTL_S = 30 * 60
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What a refresh did and why; ``titles`` names every occupation the changes mention."""
+
+    status: Status
+    reason: str
+    source: str
+    changes: ChangeList = field(default_factory=ChangeList)
+    occupations: int = 0
+    dry_run: bool = False
+    titles: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def from_version(self) -> int | None:
+        return self.changes.from_version
+
+    @property
+    def to_version(self) -> int | None:
+        return self.changes.to_version
+
+    @property
+    def stored(self) -> bool:
+        """A new version was written (rebuild indexes, send alerts)."""
+        return self.status == "accepted"
+
+    @property
+    def needs_admin(self) -> bool:
+        """Worth telling the admins: someone has to act."""
+        return self.status in ("refused", "held", "failed")
+
+    def to_json(self) -> dict[str, Any]:
+        """The change-list JSON shape plus status, reason, source and first-time absences."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "occupations": self.occupations,
+            **self.changes.to_json(),
+            "missing": list(self.changes.missing),
+        }
+
+
+def _titles(changes: ChangeList, *maps: Mapping[str, Occupation]) -> dict[str, str]:
+    titles: dict[str, str] = {}
+    for occupation_id in (*changes.ids, *changes.missing):
+        for occupation_map in maps:
+            if occupation_id in occupation_map:
+                titles[occupation_id] = occupation_map[occupation_id].title
+                break
+    return titles
+
+
+def _current(db: sqlite_utils.Database, dry_run: bool) -> tuple[int | None, OccupationMap]:
+    """The map to compare against; a dry run on an empty database compares with the bundle."""
+    latest = latest_version(db)
+    if latest is not None:
+        return latest.version, load_version(db, latest.version)
+    if dry_run:
+        return None, load_bundled_map()
+    version = ensure_bundled_version(db)
+    return version, load_version(db, version or 1)
+
+
+async def refresh_maps(
+    db: sqlite_utils.Database,
+    fetch: Fetch,
+    *,
+    source: str = "api",
+    min_ratio: float = 0.8,
+    max_changes: int = 150,
+    dry_run: bool = False,
+    force: bool = False,
+    now: dt.datetime | None = None,
+) -> RefreshReport:
+    """Run one refresh (see the module docstring for the outcomes); never raises for data/source."""
+    ensure_maps_shape(db)
+    holder = uuid.uuid4().hex
+    if not dry_run and not acquire_lease(db, holder, LEASE_TTL_S, now):
+        return RefreshReport(
+            "busy", "another occupational maps refresh is running", source, dry_run=dry_run
+        )
+    try:
+        report = await _refresh(db, fetch, source, min_ratio, max_changes, dry_run, force, now)
+    finally:
+        if not dry_run:
+            release_lease(db, holder)
+    if not dry_run:
+        stamp = (now or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds")
+        state = {
+            "last_attempt_at": stamp,
+            "last_status": report.status,
+            "last_reason": report.reason,
+        }
+        if report.status in ("accepted", "unchanged"):
+            state["last_success_at"] = stamp
+        set_state(db, state, now)
+    return report
+
+
+async def _refresh(
+    db: sqlite_utils.Database,
+    fetch: Fetch,
+    source: str,
+    min_ratio: float,
+    max_changes: int,
+    dry_run: bool,
+    force: bool,
+    now: dt.datetime | None,
+) -> RefreshReport:
+    current_version, current = _current(db, dry_run)
+    base = ChangeList(from_version=current_version)
+
+    def report(status: Status, reason: str, **extra: Any) -> RefreshReport:
+        return RefreshReport(status, reason, source, dry_run=dry_run, **{"changes": base, **extra})
+
+    try:
+        pulled = await fetch()
+    except MapsSourceError as exc:
+        return report("failed", f"{exc} The current map (version {current_version}) is unchanged.")
+    except MapsDataError as exc:
+        return report("refused", f"the data is unusable: {exc}. The current map is unchanged.")
+    if len(pulled) < min_ratio * len(current):
+        share = len(pulled) / len(current) if current else 0.0
+        return report(
+            "refused",
+            f"only {len(pulled):,} occupations, {share:.0%} of the {len(current):,} in the current "
+            f"map (minimum {min_ratio:.0%}): looks like a partial response. "
+            "The current map is unchanged.",
+            occupations=len(pulled),
+        )
+
+    pulled = pulled.with_route_urls(current.routes)
+    changes = diff_maps(current, pulled, missing_before=missing_ids(db) if current_version else ())
+    merged = carry_forward(pulled, current, changes.missing)
+    titles = _titles(changes, pulled, current)
+    unchanged = merged.content_hash() == current.content_hash()
+    next_version = None if unchanged else (current_version or 0) + 1
+    changes = replace(changes, from_version=current_version, to_version=next_version)
+    common = {"changes": changes, "occupations": len(pulled), "titles": titles}
+
+    if unchanged:
+        if not dry_run and current_version is not None:
+            save_version(db, merged, source, changes=changes, missing=changes.missing, now=now)
+        return report(
+            "unchanged", f"same content as version {current_version}; nothing stored", **common
+        )
+    too_many = len(changes) > max_changes
+    if too_many and not force and not dry_run:
+        return report(
+            "held",
+            f"{len(changes):,} occupations changed (more than {max_changes}); check the list, then "
+            "run `careers-bot refresh --force` to accept it. The current map is unchanged.",
+            **common,
+        )
+    if dry_run:
+        outcome = (
+            "be held (more than the change limit; --force accepts)"
+            if too_many and not force
+            else "be accepted"
+        )
+        return report(
+            "dry_run",
+            f"dry run: {len(changes):,} occupations changed; version {next_version} would "
+            f"{outcome}. Nothing stored.",
+            **common,
+        )
+    stored = save_version(db, merged, source, changes=changes, missing=changes.missing, now=now)
+    changes = replace(changes, to_version=stored)
+    if stored is None:  # another process stored identical content meanwhile
+        return report(
+            "unchanged",
+            "same content as the latest version; nothing stored",
+            **{**common, "changes": changes},
+        )
+    return report(
+        "accepted",
+        f"stored version {stored}: {len(changes.added)} added, {len(changes.removed)} removed, "
+        f"{len(changes.changed)} changed",
+        **{**common, "changes": changes},
+    )
+
+
+# --- wording --------------------------------------------------------------------------------
+
+
+def _value(value: Any) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+def summary_text(report: RefreshReport, *, attribution: bool = True) -> str:
+    """A plain-text account of a refresh, for the CLI and for admin messages."""
+    versions = ""
+    if report.from_version is not None or report.to_version is not None:
+        versions = f" (version {_value(report.from_version)} → {_value(report.to_version)})"
+    lines = [
+        f"Occupational maps refresh from {report.source}: {report.status}{versions}",
+        report.reason,
+    ]
+    changes = report.changes
+
+    def name(occupation_id: str) -> str:
+        title = report.titles.get(occupation_id)
+        return f"{occupation_id} {title}" if title else occupation_id
+
+    if changes.added:
+        lines.append(f"Added ({len(changes.added)}):")
+        lines += [f"  + {name(i)}" for i in changes.added]
+    if changes.removed:
+        lines.append(f"Removed ({len(changes.removed)}):")
+        lines += [f"  - {name(i)}" for i in changes.removed]
+    if changes.changed:
+        lines.append(f"Changed ({len(changes.changed)}):")
+        for change in changes.changed:
+            parts = [
+                f"{k} {_value(old)} → {_value(new)}" for k, (old, new) in change.fields.items()
+            ]
+            parts += [
+                f"product added {p.code or p.title} ({p.type or '?'})"
+                for p in change.products_added
+            ]
+            parts += [
+                f"product removed {p.code or p.title} ({p.type or '?'})"
+                for p in change.products_removed
+            ]
+            if change.job_titles_added:
+                parts.append("job titles added: " + ", ".join(change.job_titles_added))
+            if change.job_titles_removed:
+                parts.append("job titles removed: " + ", ".join(change.job_titles_removed))
+            lines.append(f"  * {name(change.id)}: " + "; ".join(parts))
+    if changes.missing:
+        lines.append(
+            f"Missing from this pull for the first time, kept for now ({len(changes.missing)}): "
+            + ", ".join(changes.missing)
+        )
+    if attribution and len(changes):
+        lines.append(ATTRIBUTION)
+    return "\n".join(lines)

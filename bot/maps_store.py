@@ -1,0 +1,332 @@
+"""Every accepted occupational map version, kept in SQLite so any two can be compared later.
+
+Tables (created by :func:`ensure_maps_shape`, idempotent):
+- ``map_versions``: one row per accepted version: when and where it came from, its content hash,
+  counts, its routes and the change list from the version before it.
+- ``map_occupations``: the occupations of every version (``json`` holds the whole record; a few
+  columns are copied out for browsing in any SQLite tool).
+- ``map_state``: key/value bookkeeping such as ``last_success_at`` and ``last_status``.
+- ``map_missing``: occupations absent from the latest pull, for the two-pulls-in-a-row rule
+  (:mod:`bot.maps_diff`).
+- ``map_lease``: who is refreshing right now, so two refreshes (bot and CLI) never overlap.
+
+Writes that must land together use :func:`_immediate`: ``BEGIN IMMEDIATE`` takes the write lock
+before reading the latest hash, so two processes cannot both decide to add "version 2", and a
+crash or error mid-way rolls everything back (no partial version). ``with db.conn:`` is not
+enough with sqlite-utils 4: its write methods commit their own transaction when none is open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.maps import (
+    BUNDLED_DIR,
+    Occupation,
+    OccupationMap,
+    Route,
+    bundled_snapshot_path,
+    load_bundled_map,
+)
+from bot.maps_diff import ChangeList, diff_maps
+
+LEASE_NAME = "maps-refresh"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def ensure_maps_shape(db: sqlite_utils.Database) -> None:
+    """Create the maps tables and indexes if missing; existing rows are left alone."""
+    db["map_versions"].create(
+        {
+            "version": int,
+            "fetched_at": str,
+            "retrieved_at": str,
+            "source": str,
+            "content_hash": str,
+            "occupations": int,
+            "routes": int,
+            "added": int,
+            "removed": int,
+            "changed": int,
+            "routes_json": str,
+            "changes_json": str,
+        },
+        pk="version",
+        if_not_exists=True,
+    )
+    db["map_versions"].create_index(["content_hash"], if_not_exists=True)
+    db["map_occupations"].create(
+        {
+            "version": int,
+            "id": str,
+            "title": str,
+            "level": int,
+            "route_id": str,
+            "status": str,
+            "json": str,
+        },
+        pk=("version", "id"),
+        foreign_keys=[("version", "map_versions", "version")],
+        if_not_exists=True,
+    )
+    db["map_occupations"].create_index(["id"], if_not_exists=True)
+    db["map_state"].create(
+        {"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True
+    )
+    db["map_missing"].create(
+        {"id": str, "since_version": int, "since_at": str}, pk="id", if_not_exists=True
+    )
+    db["map_lease"].create(
+        {"name": str, "holder": str, "expires_at": float}, pk="name", if_not_exists=True
+    )
+
+
+@contextmanager
+def _immediate(db: sqlite_utils.Database) -> Iterator[None]:
+    """One write transaction that holds the write lock from the start (see module docstring)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.rollback()
+        raise
+    db.execute("COMMIT")
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapVersion:
+    """A stored version's metadata (load its occupations with :func:`load_version`)."""
+
+    version: int
+    fetched_at: str
+    retrieved_at: str | None
+    source: str
+    content_hash: str
+    occupations: int
+    added: int
+    removed: int
+    changed: int
+
+
+def _version_of(row: Mapping[str, Any]) -> MapVersion:
+    return MapVersion(
+        version=row["version"],
+        fetched_at=row["fetched_at"],
+        retrieved_at=row["retrieved_at"],
+        source=row["source"],
+        content_hash=row["content_hash"],
+        occupations=row["occupations"],
+        added=row["added"],
+        removed=row["removed"],
+        changed=row["changed"],
+    )
+
+
+def latest_version(db: sqlite_utils.Database) -> MapVersion | None:
+    """The newest stored version, or None on an empty database."""
+    rows = list(db["map_versions"].rows_where(order_by="version desc", limit=1))
+    return _version_of(rows[0]) if rows else None
+
+
+def list_versions(db: sqlite_utils.Database) -> list[MapVersion]:
+    """Every stored version, oldest first."""
+    return [_version_of(r) for r in db["map_versions"].rows_where(order_by="version")]
+
+
+def save_version(
+    db: sqlite_utils.Database,
+    occupation_map: OccupationMap,
+    source: str,
+    *,
+    changes: ChangeList | None = None,
+    missing: Collection[str] | None = None,
+    now: dt.datetime | None = None,
+) -> int | None:
+    """Store the map as a new version in one transaction; None if its hash equals the latest.
+
+    ``missing`` (ids absent from this pull for the first time) replaces the missing-occupation
+    bookkeeping in the same transaction, also when the content is unchanged.
+    """
+    now = now or utcnow()
+    content_hash = occupation_map.content_hash()
+    with _immediate(db):
+        latest = latest_version(db)
+        next_version = (latest.version + 1) if latest else 1
+        if missing is not None:
+            _replace_missing(db, missing, next_version if latest is None else latest.version, now)
+        if latest is not None and latest.content_hash == content_hash:
+            return None
+        changes = changes or ChangeList()
+        db["map_versions"].insert(
+            {
+                "version": next_version,
+                "fetched_at": _iso(now),
+                "retrieved_at": occupation_map.retrieved_at,
+                "source": source,
+                "content_hash": content_hash,
+                "occupations": len(occupation_map),
+                "routes": len(occupation_map.routes),
+                "added": len(changes.added),
+                "removed": len(changes.removed),
+                "changed": len(changes.changed),
+                "routes_json": json.dumps([r.__dict__ for r in occupation_map.routes]),
+                "changes_json": json.dumps(
+                    {**changes.to_json(), "missing": list(changes.missing)}, ensure_ascii=False
+                ),
+            }
+        )
+        db["map_occupations"].insert_all(
+            (
+                {
+                    "version": next_version,
+                    "id": o.id,
+                    "title": o.title,
+                    "level": o.level,
+                    "route_id": o.route_id,
+                    "status": o.status_name,
+                    "json": json.dumps(o.to_dict(), ensure_ascii=False),
+                }
+                for o in occupation_map.values()
+            ),
+            batch_size=500,
+        )
+        return next_version
+
+
+def load_version(db: sqlite_utils.Database, version_id: int) -> OccupationMap:
+    """The map exactly as stored for ``version_id`` (KeyError if there is no such version)."""
+    rows = list(db["map_versions"].rows_where("version = ?", [version_id]))
+    if not rows:
+        raise KeyError(f"no occupational map version {version_id}")
+    meta = rows[0]
+    routes = [Route(**r) for r in json.loads(meta["routes_json"] or "[]")]
+    occupations = [
+        Occupation.from_dict(json.loads(row["json"]))
+        for row in db["map_occupations"].rows_where("version = ?", [version_id], select="json")
+    ]
+    return OccupationMap.of(occupations, routes, meta["retrieved_at"])
+
+
+def version_changes(db: sqlite_utils.Database, version_id: int) -> ChangeList:
+    """The change list stored with a version (what changed since the version before it)."""
+    rows = list(db["map_versions"].rows_where("version = ?", [version_id], select="changes_json"))
+    if not rows:
+        raise KeyError(f"no occupational map version {version_id}")
+    return ChangeList.from_json(json.loads(rows[0]["changes_json"] or "{}"))
+
+
+def compare_versions(db: sqlite_utils.Database, old_version: int, new_version: int) -> ChangeList:
+    """A fresh diff between any two stored versions (no absence rule: both are complete maps)."""
+    changes = diff_maps(load_version(db, old_version), load_version(db, new_version))
+    # Across stored versions an absence is final: report it as a removal.
+    return ChangeList(
+        changes.added,
+        tuple(sorted((*changes.removed, *changes.missing))),
+        changes.changed,
+        (),
+        old_version,
+        new_version,
+    )
+
+
+def ensure_bundled_version(db: sqlite_utils.Database, maps_dir: Path = BUNDLED_DIR) -> int | None:
+    """On an empty database, store the bundled snapshot as version 1; otherwise do nothing."""
+    if latest_version(db) is not None:
+        return None
+    bundled = load_bundled_map(maps_dir)
+    return save_version(db, bundled, f"bundled:{bundled_snapshot_path(maps_dir).name}")
+
+
+def current_map(db: sqlite_utils.Database, maps_dir: Path = BUNDLED_DIR) -> OccupationMap:
+    """The latest stored map, storing the bundled snapshot first on an empty database."""
+    ensure_bundled_version(db, maps_dir)
+    latest = latest_version(db)
+    assert latest is not None
+    return load_version(db, latest.version)
+
+
+# --- bookkeeping ----------------------------------------------------------------------------
+
+
+def get_state(db: sqlite_utils.Database, key: str) -> str | None:
+    """One ``map_state`` value, or None if never set."""
+    rows = list(db["map_state"].rows_where("key = ?", [key], select="value"))
+    return rows[0]["value"] if rows else None
+
+
+def set_state(
+    db: sqlite_utils.Database, values: Mapping[str, str | None], now: dt.datetime | None = None
+) -> None:
+    """Set several ``map_state`` values together."""
+    stamp = _iso(now or utcnow())
+    with db.atomic():
+        db["map_state"].upsert_all(
+            [{"key": k, "value": v, "updated_at": stamp} for k, v in values.items()], pk="key"
+        )
+
+
+def state_time(db: sqlite_utils.Database, key: str) -> dt.datetime | None:
+    """A ``map_state`` timestamp as an aware datetime."""
+    value = get_state(db, key)
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def missing_ids(db: sqlite_utils.Database) -> frozenset[str]:
+    """Occupations absent from the latest accepted pull (candidates for removal next time)."""
+    return frozenset(row["id"] for row in db["map_missing"].rows)
+
+
+def _replace_missing(
+    db: sqlite_utils.Database, ids: Collection[str], version: int, now: dt.datetime
+) -> None:
+    keep = set(ids)
+    previous = {row["id"]: row for row in db["map_missing"].rows}
+    for gone in previous.keys() - keep:
+        db["map_missing"].delete(gone)
+    db["map_missing"].insert_all(
+        [
+            {"id": i, "since_version": version, "since_at": _iso(now)}
+            for i in sorted(keep - previous.keys())
+        ],
+        pk="id",
+    )
+
+
+def acquire_lease(
+    db: sqlite_utils.Database, holder: str, ttl_s: float, now: dt.datetime | None = None
+) -> bool:
+    """Take the refresh lease unless another holder's is unexpired (atomic across processes)."""
+    stamp = (now or utcnow()).timestamp()
+    with db.atomic():
+        db.execute(
+            "INSERT INTO map_lease (name, holder, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE "
+            "SET holder = excluded.holder, expires_at = excluded.expires_at "
+            "WHERE map_lease.expires_at < ? OR map_lease.holder = excluded.holder",
+            [LEASE_NAME, holder, stamp + ttl_s, stamp],
+        )
+    return db["map_lease"].get(LEASE_NAME)["holder"] == holder
+
+
+def release_lease(db: sqlite_utils.Database, holder: str) -> None:
+    """Give the lease back (only if we still hold it)."""
+    with db.atomic():
+        db["map_lease"].delete_where("name = ? AND holder = ?", [LEASE_NAME, holder])

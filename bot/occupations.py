@@ -1,0 +1,328 @@
+"""Finding occupations on the maps from what a student types, fast and typo-tolerant.
+
+How ``"how do i become an electrican"`` becomes "Installation and maintenance electrician":
+
+1. Wording around the job is removed using ``knowledge/occupation_phrases.yaml`` (intent
+   phrases such as "how do i become a", then filler words); everyday words are swapped for the
+   maps' own ("sparky" → "electrician"). The phrase lists are data so maintainers can extend them.
+2. The remaining words are stemmed; "brick layer" is joined when titles say "bricklayer" and
+   never "brick layer". A word the maps never use is corrected to the closest word they (or the
+   filler list) use: rapidfuzz ``ratio`` ≥ :data:`TYPO_CUTOFF`, compared only with words of
+   similar length; a misspelt filler ("becomme") is dropped. Misspellings too far for that
+   ("electrishun") belong in the YAML synonyms.
+3. Candidates come from an inverted index built once: word → occupations, weighted by where the
+   word appears (title 1.0, typical job titles 0.9, overview/products/route as keywords 0.45) and
+   by rarity (IDF). Coverage is the weighted share of the query's words an occupation has; words
+   found nowhere count against it, which keeps "pizza" from matching anything.
+4. Only the best :data:`SHORTLIST` candidates are re-scored with rapidfuzz's ``token_sort_ratio``
+   against their title and job titles (one ``cdist`` call): the slow scorer never sees the corpus.
+
+Score (0-100) = 70 × coverage + 30 × best name similarity / 100. Ties go to approved occupations,
+then ones with an apprenticeship approved for delivery, then the lower level (the usual way in).
+Retired or withdrawn occupations are not searchable.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from bot.config import DEFAULT_KNOWLEDGE_DIR
+from bot.maps import Occupation, OccupationMap, Route
+from bot.maps_diff import is_retired
+from bot.text import normalise, stem
+
+PHRASES_PATH = DEFAULT_KNOWLEDGE_DIR / "occupation_phrases.yaml"
+TITLE_WEIGHT = 1.0
+JOB_TITLE_WEIGHT = 0.9
+KEYWORD_WEIGHT = 0.45
+COVERAGE_WEIGHT = 70.0
+NAME_WEIGHT = 30.0
+SHORTLIST = 12
+TYPO_CUTOFF = 80.0
+MIN_TYPO_LENGTH = 4
+MAX_QUERY_WORDS = 12
+
+LEVEL_WORDS = {
+    1: "Level 1 – like GCSEs at grades 3 to 1",
+    2: "Level 2 – like GCSEs at grades 9 to 4",
+    3: "Level 3 – like A levels",
+    4: "Level 4 – like a Higher National Certificate (HNC) or the first year of a degree",
+    5: "Level 5 – like a foundation degree or a Higher National Diploma (HND)",
+    6: "Level 6 – like a bachelor's degree",
+    7: "Level 7 – like a master's degree",
+    8: "Level 8 – like a doctorate",
+}
+
+
+def level_in_words(level: int) -> str:
+    """A level as a student would understand it ("Level 3 – like A levels")."""
+    return LEVEL_WORDS.get(level, f"Level {level}")
+
+
+def technical_level(level: int) -> str:
+    """The map column a level is in: Technical (2-3), Higher technical (4-5), Professional (6-7)."""
+    if level <= 3:
+        return "Technical"
+    if level <= 5:
+        return "Higher technical"
+    return "Professional"
+
+
+def route_occupations(
+    occupation_map: Mapping[str, Occupation], route_id: str
+) -> dict[int, list[Occupation]]:
+    """A route's current occupations grouped by level (lowest first), titles A-Z, for browsing."""
+    grouped: dict[int, list[Occupation]] = defaultdict(list)
+    for occupation in occupation_map.values():
+        if occupation.route_id == route_id and not is_retired(occupation):
+            grouped[occupation.level].append(occupation)
+    return {
+        level: sorted(grouped[level], key=lambda o: (o.title.casefold(), o.id))
+        for level in sorted(grouped)
+    }
+
+
+# --- phrase rules (data from knowledge/occupation_phrases.yaml) -------------------------------
+
+
+def _alternation(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    cleaned = sorted({normalise(p) for p in phrases if normalise(p)}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, cleaned)) + r")\b")
+
+
+@dataclass(frozen=True)
+class PhraseRules:
+    """How query wording is cleaned before matching (see the YAML file's header)."""
+
+    intent: re.Pattern[str] | None
+    fillers: frozenset[str]
+    synonyms: Mapping[str, str]
+    synonym_pattern: re.Pattern[str] | None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> PhraseRules:
+        for key in ("intent_phrases", "filler_words"):
+            bad = [w for w in data.get(key) or () if not isinstance(w, str)]
+            if bad:
+                raise ValueError(f"{key}: quote these so YAML reads them as words: {bad}")
+        synonyms = {
+            normalise(str(k)): normalise(str(v)) for k, v in (data.get("synonyms") or {}).items()
+        }
+        return cls(
+            intent=_alternation(data.get("intent_phrases") or ()),
+            fillers=frozenset(normalise(w) for w in data.get("filler_words") or ()),
+            synonyms=synonyms,
+            synonym_pattern=_alternation(synonyms),
+        )
+
+    def clean(self, text: str) -> list[str]:
+        """The words of ``text`` that could name a job, synonyms applied, in order."""
+        folded = normalise(text)
+        if self.intent is not None:
+            folded = self.intent.sub(" ", folded)
+        if self.synonym_pattern is not None:
+            folded = self.synonym_pattern.sub(lambda m: self.synonyms[m.group(0)], folded)
+        return [w for w in folded.split() if w not in self.fillers and not w.isdigit()][
+            :MAX_QUERY_WORDS
+        ]
+
+
+def load_phrases(path: Path = PHRASES_PATH) -> PhraseRules:
+    """The phrase rules from YAML."""
+    return PhraseRules.from_data(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+def _words(text: str, fillers: frozenset[str]) -> list[str]:
+    return [w for w in normalise(text).split() if w not in fillers]
+
+
+class OccupationIndex:
+    """Search over one map's occupations; build once per map version (:meth:`build`)."""
+
+    def __init__(
+        self,
+        occupation_map: OccupationMap,
+        rules: PhraseRules,
+        occupations: list[Occupation],
+        postings: dict[str, dict[int, float]],
+        idf: dict[str, float],
+        names: list[list[str]],
+        surface: dict[str, str],
+    ) -> None:
+        self.map = occupation_map
+        self.rules = rules
+        self._occupations = occupations
+        self._postings = postings
+        self._idf = idf
+        self._max_idf = max(idf.values(), default=1.0)
+        self._names = names
+        self._surface = surface
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for word in surface:
+            by_length[len(word)].append(word)
+        self._rank = [self._preference(o) for o in occupations]
+        name_words = [n.split() for names_of in names for n in names_of]
+        self._name_words = frozenset(w for ws in name_words for w in ws)
+        self._name_pairs = frozenset(pair for ws in name_words for pair in itertools.pairwise(ws))
+        for word in rules.fillers:
+            by_length[len(word)].append(word)
+        self._by_length = dict(by_length)
+        self.resolve = lru_cache(maxsize=4096)(self._resolve)
+
+    @classmethod
+    def build(
+        cls, occupation_map: OccupationMap, rules: PhraseRules | None = None
+    ) -> OccupationIndex:
+        """Index every current (not retired) occupation of the map."""
+        rules = rules or load_phrases()
+        occupations = [o for o in occupation_map.values() if not is_retired(o)]
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        surface: dict[str, str] = {}
+        names: list[list[str]] = []
+        fillers = rules.fillers
+        for index, occupation in enumerate(occupations):
+            fields: list[tuple[float, Iterable[str]]] = [
+                (TITLE_WEIGHT, [occupation.title]),
+                (JOB_TITLE_WEIGHT, occupation.typical_job_titles),
+                (
+                    KEYWORD_WEIGHT,
+                    [
+                        occupation.overview,
+                        occupation.route_name or "",
+                        occupation.pathway or "",
+                        occupation.cluster or "",
+                        *(p.title for p in occupation.products),
+                    ],
+                ),
+            ]
+            for weight, texts in fields:
+                for text in texts:
+                    for word in _words(text, fillers):
+                        token = stem(word)
+                        surface.setdefault(word, token)
+                        if postings[token].get(index, 0.0) < weight:
+                            postings[token][index] = weight
+            names.append(
+                list(
+                    dict.fromkeys(
+                        normalise(t) for t in (occupation.title, *occupation.typical_job_titles)
+                    )
+                )
+            )
+        total = len(occupations) or 1
+        idf = {token: math.log(1 + total / len(docs)) for token, docs in postings.items()}
+        return cls(occupation_map, rules, occupations, dict(postings), idf, names, surface)
+
+    def __len__(self) -> int:
+        return len(self._occupations)
+
+    def get(self, occupation_id: str) -> Occupation | None:
+        """An occupation by id (retired ones included: the map has them)."""
+        return self.map.get(occupation_id)
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return self.map.routes
+
+    def route_occupations(self, route_id: str) -> dict[int, list[Occupation]]:
+        """A route's occupations grouped by level, for browsing (see :func:`route_occupations`)."""
+        return route_occupations(self.map, route_id)
+
+    @staticmethod
+    def _preference(occupation: Occupation) -> tuple[int, int, int]:
+        approved = occupation.status == 1 or (occupation.status_name or "").casefold().startswith(
+            "approved"
+        )
+        apprenticeship = any(
+            (p.type or "").casefold() == "apprenticeship"
+            and "approved" in (p.status or "").casefold()
+            for p in occupation.products
+        )
+        return (-int(approved), -int(apprenticeship), occupation.level)
+
+    def _resolve(self, word: str) -> tuple[str | None, str] | None:
+        """A query word as (index token, spelling), typos corrected against the maps' own words.
+
+        The token is None for a word the maps never use; the whole result is None for a
+        misspelt filler word ("becomme"), which is dropped like the filler itself.
+        """
+        token = stem(word)
+        if token in self._postings:
+            return token, word
+        if len(word) < MIN_TYPO_LENGTH:
+            return None, word
+        choices = [
+            w for n in range(len(word) - 2, len(word) + 3) for w in self._by_length.get(n, ())
+        ]
+        best = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+        if best is None:
+            return None, word
+        if best[0] in self.rules.fillers:
+            return None
+        return self._surface[best[0]], best[0]
+
+    def _join_compounds(self, words: list[str]) -> list[str]:
+        """ "brick layer" → "bricklayer" when names use the joined word but never the pair."""
+        joined: list[str] = []
+        for word in words:
+            if (
+                joined
+                and (joined[-1] + word) in self._name_words
+                and (joined[-1], word) not in self._name_pairs
+            ):
+                joined[-1] += word
+            else:
+                joined.append(word)
+        return joined
+
+    def search(self, query: str, limit: int = 5) -> list[tuple[Occupation, float]]:
+        """The best occupations for ``query`` with scores 0-100, best first."""
+        resolved = [self.resolve(w) for w in self._join_compounds(self.rules.clean(query))]
+        corrected = [r for r in resolved if r is not None]
+        if not corrected:
+            return []
+        tokens = [token for token, _ in corrected]
+        weights = [self._idf[t] if t is not None else self._max_idf for t in tokens]
+        total = sum(weights)
+        coverage: dict[int, float] = defaultdict(float)
+        for token, weight in zip(tokens, weights):
+            if token is None:
+                continue
+            for index, field_weight in self._postings[token].items():
+                coverage[index] += weight * field_weight
+        if not coverage:
+            return []
+        shortlist = heapq.nlargest(
+            SHORTLIST, coverage, key=lambda i: (coverage[i], -self._rank[i][0])
+        )
+        choices = [name for i in shortlist for name in self._names[i]]
+        similarity = process.cdist(
+            [" ".join(w for _, w in corrected)], choices, scorer=fuzz.token_sort_ratio
+        )[0]
+        scored: list[tuple[float, tuple[int, int, int], int]] = []
+        offset = 0
+        for i in shortlist:
+            count = len(self._names[i])
+            best_name = float(similarity[offset : offset + count].max())
+            offset += count
+            score = COVERAGE_WEIGHT * coverage[i] / total + NAME_WEIGHT * best_name / 100
+            scored.append((round(min(score, 100.0), 1), self._rank[i], i))
+        scored.sort(key=lambda s: (-s[0], s[1], self._occupations[s[2]].title))
+        return [(self._occupations[i], score) for score, _, i in scored[:limit]]

@@ -1,0 +1,137 @@
+"""Occupational maps in chat: /occupation search, /routes browsing, occupation cards, /about."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.answers import Button, Reply
+from bot.occupation_replies import occupation_card, related_reply, search_job
+from bot.occupations import OccupationIndex, level_in_words
+from bot.render import escape
+from bot.services import Services, services_from
+from handlers.chat import expired_button
+from handlers.send import send_reply
+
+PAGE_SIZE = 8
+SEARCH_RESULTS = 6
+
+
+def _index(services: Services) -> OccupationIndex:
+    return services.responder.occupations
+
+
+async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    assert update.effective_chat is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await send_reply(context.bot, update.effective_chat.id, reply)
+
+
+async def occupation_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Search the occupational maps directly: /occupation <words>."""
+    services = services_from(context.bot_data)
+    kb = services.kb
+    words = " ".join(context.args or []).strip()
+    if not words:
+        await _send(update, context, Reply("fallback", kb.message("occupation_search_usage")))
+        return
+    results = search_job(_index(services), words, SEARCH_RESULTS)
+    results = [(o, s) for o, s in results if s >= services.settings.occupation_threshold / 2]
+    if not results:
+        await _send(update, context, Reply("fallback", kb.message("occupation_not_found")))
+        return
+    best, score = results[0]
+    if len(results) == 1 or score - results[1][1] >= 10:
+        await _send(update, context, occupation_card(services.responder, best, score=score))
+        return
+    rows = tuple((Button(f"{o.title} (level {o.level})"[:60], f"occ:{o.id}"),) for o, _ in results)
+    await _send(update, context, Reply("occupation", escape(kb.message("occupation_choices")),
+                                       best.id, score, tuple(o.id for o, _ in results), rows))
+
+
+async def occupation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An occupation button: show its card (or related ones for ``occrel:``)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services = services_from(context.bot_data)
+    kind, _, occupation_id = query.data.partition(":")
+    occupation = _index(services).get(occupation_id)
+    if occupation is None:
+        await expired_button(update, context)
+        return
+    if kind == "occrel":
+        await _send(update, context, related_reply(services.responder, occupation))
+    else:
+        await _send(update, context, occupation_card(services.responder, occupation))
+
+
+async def routes_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The 15 routes as buttons."""
+    services = services_from(context.bot_data)
+    rows = tuple((Button(route.name, f"route:{route.id}"),) for route in _index(services).routes)
+    await _send(update, context, Reply("occupation", services.kb.message("routes_heading"),
+                                       buttons=rows))
+
+
+async def route_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A route: pick a level; a level: a page of occupations with paging buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services = services_from(context.bot_data)
+    kb = services.kb
+    index = _index(services)
+    parts = query.data.split(":")
+    route = next((r for r in index.routes if r.id == parts[1]), None)
+    if route is None:
+        await expired_button(update, context)
+        return
+    by_level = index.route_occupations(route.id)
+    if len(parts) == 2:
+        rows = tuple(
+            (Button(f"{level_in_words(level)} ({len(items)})"[:60], f"route:{route.id}:{level}:0"),)
+            for level, items in sorted(by_level.items())
+        )
+        await _send(update, context, Reply("occupation", kb.message(
+            "route_levels_heading", route=escape(route.name)), buttons=rows))
+        return
+    try:
+        level, page = int(parts[2]), int(parts[3])
+    except (IndexError, ValueError):
+        await expired_button(update, context)
+        return
+    items = by_level.get(level, [])
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    if not items or not 0 <= page < pages:
+        await expired_button(update, context)
+        return
+    chunk = items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    rows: tuple[tuple[Button, ...], ...] = tuple(
+        (Button(o.title[:60], f"occ:{o.id}"),) for o in chunk)
+    nav = []
+    if page > 0:
+        nav.append(Button(kb.message("previous_page"), f"route:{route.id}:{level}:{page - 1}"))
+    if page + 1 < pages:
+        nav.append(Button(kb.message("next_page"), f"route:{route.id}:{level}:{page + 1}"))
+    if nav:
+        rows += (tuple(nav),)
+    text = kb.message("route_level_heading", route=escape(route.name),
+                      level=escape(level_in_words(level)), count=len(items), page=page + 1,
+                      pages=pages)
+    await _send(update, context, Reply("occupation", text, buttons=rows))
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """What the bot is, where its map data comes from, and the licence attribution."""
+    from bot.maps_store import latest_version
+
+    services = services_from(context.bot_data)
+    version = latest_version(services.db)
+    text = services.kb.message(
+        "about",
+        version=version.version if version else "-",
+        source=escape(version.source if version else "bundled snapshot"),
+        count=len(_index(services)),
+        refreshed=escape(str(version.fetched_at)[:10] if version else "-"),
+    )
+    await _send(update, context, Reply("answer", text))

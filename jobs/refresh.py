@@ -1,0 +1,202 @@
+"""The scheduled occupational maps refresh on PTB's JobQueue, with a catch-up at start.
+
+Schedule: ``CAREERS_BOT_MAPS_CRON`` (default ``0 6 * jan,apr,jul,oct mon#1``: 06:00 on the first
+Monday of January, April, July and October) in ``CAREERS_BOT_TIMEZONE``. APScheduler's
+``CronTrigger.from_crontab`` silently drops the ``#1`` of ``mon#1`` and would fire every Monday of
+those months, so :func:`refresh_trigger` turns ``dow#n`` into APScheduler's own ``day="1st mon"``.
+
+The job is added with ``coalesce=True`` (missed runs collapse into one), ``max_instances=1`` and an
+explicit ``misfire_grace_time``; the database lease in :mod:`bot.maps_refresh` additionally keeps a
+CLI refresh and the bot from overlapping. A bot that was down at fire time catches up: shortly
+after start, if the last successful refresh is older than the previous scheduled time (and no
+attempt was made in the last :data:`CATCH_UP_RETRY_S`), it refreshes once.
+
+The callbacks are thin: they find the database and settings in ``bot_data`` (``"db"`` and
+``"settings"``, or the lead's ``"services"`` object), run the refresh, then on a stored version
+rebuild ``bot_data["occupations"]`` and await ``bot_data["on_map_changes"](report)`` if set.
+Refused, held and failed runs are reported to every admin id in plain text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+from apscheduler.triggers.cron import CronTrigger
+from telegram.ext import Application, ContextTypes, Job
+
+from bot.config import Settings
+from bot.maps_cli import refresh_with_db
+from bot.maps_refresh import RefreshReport, summary_text
+from bot.maps_store import latest_version, load_version, state_time
+from bot.occupations import OccupationIndex
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "maps-refresh"
+CATCH_UP_JOB_ID = "maps-refresh-catch-up"
+MISFIRE_GRACE_S = 6 * 60 * 60
+CATCH_UP_DELAY_S = 30.0
+CATCH_UP_RETRY_S = 6 * 60 * 60
+ADMIN_MESSAGE_LIMIT = 3500
+_ORDINALS = {"1": "1st", "2": "2nd", "3": "3rd", "4": "4th", "5": "5th", "l": "last", "L": "last"}
+
+
+def refresh_trigger(cron: str, timezone: str) -> CronTrigger:
+    """A CronTrigger from a five-field crontab, understanding ``mon#1`` as "first Monday"."""
+    fields = cron.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"maps_cron must have five fields (minute hour day month weekday): {cron!r}"
+        )
+    minute, hour, day, month, weekday = fields
+    zone = ZoneInfo(timezone)
+    if "#" not in weekday:
+        return CronTrigger.from_crontab(cron, timezone=zone)
+    if day != "*":
+        raise ValueError(f"maps_cron: use '*' for the day of month with '{weekday}': {cron!r}")
+    days = []
+    for part in weekday.split(","):
+        name, _, nth = part.partition("#")
+        if not name or nth not in _ORDINALS:
+            raise ValueError(f"maps_cron: cannot read weekday '{part}' (expected e.g. mon#1)")
+        days.append(f"{_ORDINALS[nth]} {name}")
+    return CronTrigger(minute=minute, hour=hour, day=",".join(days), month=month, timezone=zone)
+
+
+def previous_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
+    """The last time the trigger fired at or before ``now`` (looking back up to two years)."""
+    fire = trigger.get_next_fire_time(None, now - dt.timedelta(days=731))
+    previous = None
+    while fire is not None and fire <= now:
+        previous = fire
+        fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(seconds=1))
+    return previous
+
+
+def needs_catch_up(db: sqlite_utils.Database, trigger: CronTrigger, now: dt.datetime) -> bool:
+    """Whether a scheduled refresh was missed: last success older than the previous fire time.
+
+    Without a recorded success the latest version's data date counts (the bundled snapshot's).
+    A recent attempt (e.g. failing for want of an API key) suppresses the catch-up for a while,
+    so a restarting bot does not pull or message admins on every start.
+    """
+    previous = previous_fire_time(trigger, now)
+    if previous is None:
+        return False
+    attempted = state_time(db, "last_attempt_at")
+    if attempted is not None and attempted > now - dt.timedelta(seconds=CATCH_UP_RETRY_S):
+        return False
+    succeeded = state_time(db, "last_success_at")
+    if succeeded is None:
+        latest = latest_version(db)
+        stamp = latest and (latest.retrieved_at or latest.fetched_at)
+        succeeded = dt.datetime.fromisoformat(stamp) if stamp else None
+    return succeeded is None or succeeded < previous
+
+
+def register_refresh_job(application: Application, settings: Settings) -> Job:
+    """Schedule the quarterly refresh and a one-off catch-up check shortly after start."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("the maps refresh needs python-telegram-bot[job-queue]")
+    trigger = refresh_trigger(settings.maps_cron, settings.timezone)
+    job = job_queue.run_custom(
+        refresh_job,
+        job_kwargs={
+            "trigger": trigger,
+            "id": JOB_ID,
+            "misfire_grace_time": MISFIRE_GRACE_S,
+            "coalesce": True,
+            "max_instances": 1,
+            "replace_existing": True,
+        },
+        name="occupational maps refresh",  # not in job_kwargs: PTB passes name to add_job itself
+    )
+    job_queue.run_once(
+        catch_up_job,
+        when=CATCH_UP_DELAY_S,
+        name="occupational maps catch-up",
+        job_kwargs={
+            "id": CATCH_UP_JOB_ID,
+            "replace_existing": True,
+            "misfire_grace_time": MISFIRE_GRACE_S,
+        },
+    )
+    return job
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+
+def _db_and_settings(bot_data: dict[str, Any]) -> tuple[sqlite_utils.Database, Settings]:
+    services = bot_data.get("services")
+    db = bot_data["db"] if bot_data.get("db") is not None else getattr(services, "db", None)
+    settings = bot_data.get("settings")
+    if settings is None:
+        settings = getattr(services, "settings", None)
+    if db is None or settings is None:
+        raise RuntimeError(
+            "bot_data needs 'db' and 'settings' (or 'services') for the maps refresh"
+        )
+    return db, settings
+
+
+async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The scheduled run."""
+    await run_refresh_job(context.bot_data, context.bot)
+
+
+async def catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """At start: refresh once if a scheduled run was missed while the bot was down."""
+    db, settings = _db_and_settings(context.bot_data)
+    trigger = refresh_trigger(settings.maps_cron, settings.timezone)
+    if needs_catch_up(db, trigger, dt.datetime.now(dt.UTC)):
+        log.info("occupational maps: a scheduled refresh was missed; catching up now")
+        await run_refresh_job(context.bot_data, context.bot)
+
+
+async def run_refresh_job(bot_data: dict[str, Any], bot: Any) -> RefreshReport:
+    """Refresh, then rebuild the search index, run the alerts hook or tell the admins."""
+    db, settings = _db_and_settings(bot_data)
+    report = await refresh_with_db(db, settings)
+    log.info("occupational maps refresh: %s: %s", report.status, report.reason)
+    if report.stored and report.to_version is not None:
+        new_map = load_version(db, report.to_version)
+        index = await asyncio.to_thread(OccupationIndex.build, new_map)
+        bot_data["occupations"] = index
+        services = bot_data.get("services")
+        if services is not None and hasattr(services, "set_occupations"):
+            services.set_occupations(index)
+        hook: Callable[[RefreshReport], Awaitable[Any]] | None = bot_data.get("on_map_changes")
+        if hook is not None and len(report.changes):
+            try:
+                await hook(report)
+            except Exception:
+                log.exception("occupational maps: the on_map_changes hook failed")
+    elif report.needs_admin:
+        await notify_admins(bot, settings.admin_ids, admin_message(report))
+    return report
+
+
+def admin_message(report: RefreshReport) -> str:
+    """The plain-text admin notice, cut to fit one Telegram message."""
+    text = summary_text(report, attribution=False)
+    if len(text) <= ADMIN_MESSAGE_LIMIT:
+        return text
+    cut = text[:ADMIN_MESSAGE_LIMIT].rsplit("\n", 1)[0]
+    return cut + "\n… (cut short; run `careers-bot refresh --dry-run` for the full list)"
+
+
+async def notify_admins(bot: Any, admin_ids: Iterable[int], text: str) -> None:
+    """Send ``text`` to each admin; one failing chat is logged and does not stop the others."""
+    for chat_id in sorted(admin_ids):
+        try:
+            await bot.send_message(chat_id=chat_id, text=text)
+        except Exception:
+            log.exception("occupational maps: could not notify admin %s", chat_id)
