@@ -95,12 +95,21 @@ class Responder:
         self.max_chars = max_chars
         self.occupations = occupations
         self.occupation_threshold = occupation_threshold
+        self._rendered: dict[str, tuple[str, tuple[tuple[Button, ...], ...]]] = {}
 
     # --- replies built from entries -------------------------------------------------------
 
     def entry_reply(self, entry_id: str, *, score: float = 100.0,
                     candidates: tuple[str, ...] = ()) -> Reply:
         """An entry as an answer: body, sources, review date and related-topic buttons."""
+        text, related = self._rendered_entry(entry_id)
+        return Reply("answer", text, entry_id, score, candidates or (entry_id,), related)
+
+    def _rendered_entry(self, entry_id: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+        """An entry's HTML and buttons, rendered once per knowledge base (entries are immutable)."""
+        cached = self._rendered.get(entry_id)
+        if cached is not None:
+            return cached
         entry = self.kb.entries[entry_id]
         sources = " · ".join(
             f'<a href="{escape(url)}">{escape(_source_label(url))}</a>' for url in entry.sources
@@ -115,7 +124,8 @@ class Responder:
             for r in entry.related[:3]
             if r in self.kb.entries
         )
-        return Reply("answer", text, entry_id, score, candidates or (entry_id,), related)
+        self._rendered[entry_id] = (text, related)
+        return text, related
 
     def examples(self, seed: str, count: int = 2) -> list[str]:
         """Example questions, varied by message so repeated fallbacks do not read the same."""

@@ -106,15 +106,20 @@ def _titles(changes: ChangeList, *maps: Mapping[str, Occupation]) -> dict[str, s
     return titles
 
 
-def _current(db: sqlite_utils.Database, dry_run: bool) -> tuple[int | None, OccupationMap]:
-    """The map to compare against; a dry run on an empty database compares with the bundle."""
+def _current(db: sqlite_utils.Database, dry_run: bool) -> tuple[int, OccupationMap]:
+    """The map to compare against and its version.
+
+    On an empty database a real run stores the bundled snapshot as version 1 first; a dry run
+    compares with it as that version 1 without storing it.
+    """
     latest = latest_version(db)
-    if latest is not None:
-        return latest.version, load_version(db, latest.version)
-    if dry_run:
-        return None, load_bundled_map()
-    version = ensure_bundled_version(db)
-    return version, load_version(db, version or 1)
+    if latest is None and dry_run:
+        return 1, load_bundled_map()
+    if latest is None:
+        ensure_bundled_version(db)
+        latest = latest_version(db)
+        assert latest is not None
+    return latest.version, load_version(db, latest.version)
 
 
 async def refresh_maps(
@@ -186,16 +191,16 @@ async def _refresh(
         )
 
     pulled = pulled.with_route_urls(current.routes)
-    changes = diff_maps(current, pulled, missing_before=missing_ids(db) if current_version else ())
+    changes = diff_maps(current, pulled, missing_before=missing_ids(db))
     merged = carry_forward(pulled, current, changes.missing)
     titles = _titles(changes, pulled, current)
     unchanged = merged.content_hash() == current.content_hash()
-    next_version = None if unchanged else (current_version or 0) + 1
+    next_version = None if unchanged else current_version + 1
     changes = replace(changes, from_version=current_version, to_version=next_version)
     common = {"changes": changes, "occupations": len(pulled), "titles": titles}
 
     if unchanged:
-        if not dry_run and current_version is not None:
+        if not dry_run:
             save_version(db, merged, source, changes=changes, missing=changes.missing, now=now)
         return report(
             "unchanged", f"same content as version {current_version}; nothing stored", **common
@@ -246,8 +251,10 @@ def _value(value: Any) -> str:
 def summary_text(report: RefreshReport, *, attribution: bool = True) -> str:
     """A plain-text account of a refresh, for the CLI and for admin messages."""
     versions = ""
-    if report.from_version is not None or report.to_version is not None:
-        versions = f" (version {_value(report.from_version)} → {_value(report.to_version)})"
+    if report.to_version is not None:
+        versions = f" (version {_value(report.from_version)} → {report.to_version})"
+    elif report.from_version is not None:
+        versions = f" (current version {report.from_version})"
     lines = [
         f"Occupational maps refresh from {report.source}: {report.status}{versions}",
         report.reason,

@@ -182,6 +182,7 @@ async def test_dry_run_on_an_empty_database_compares_with_the_bundle_and_stores_
     api.serve(plant_changes(bundled_map()).modified)
     report = await refresh_maps(empty, from_api(client, api), source="api", dry_run=True)
     assert (report.status, len(report.changes)) == ("dry_run", 5)
+    assert (report.from_version, report.to_version) == (1, 2)
     assert latest_version(empty) is None
 
 
