@@ -73,6 +73,7 @@ class LocalBotApi:
         self.blocked_chats: set[int] = set()
         self.bad_request_chats: set[int] = set()
         self._faults: deque[Fault] = deque()
+        self._polling_faults: deque[Fault] = deque()
         self._limits = _Limits()
         self._updates: list[dict[str, Any]] = []
         self._update_id = 0
@@ -170,9 +171,10 @@ class LocalBotApi:
             }
         })
 
-    def inject(self, *faults: Fault) -> None:
-        """Answer the next calls with these faults, one each, in order."""
-        self._faults.extend(faults)
+    def inject(self, *faults: Fault, polling: bool = False) -> None:
+        """Answer the next calls with these faults, one each, in order (``polling``: the next
+        getUpdates calls instead of the next sends)."""
+        (self._polling_faults if polling else self._faults).extend(faults)
 
     def set_rate_limits(self, global_per_s: float | None = None,
                         per_chat_per_s: float | None = None) -> None:
@@ -264,8 +266,9 @@ class LocalBotApi:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         self.calls.append(method)
-        if self._faults and method != "getUpdates":
-            fault = self._faults.popleft()
+        queue = self._polling_faults if method == "getUpdates" else self._faults
+        if queue:
+            fault = queue.popleft()
             if fault == "500":
                 return self._error(500, "Internal Server Error")
             if fault == "garbage":

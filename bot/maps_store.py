@@ -10,7 +10,7 @@ Tables (created by :func:`ensure_maps_shape`, idempotent):
   (:mod:`bot.maps_diff`).
 - ``map_lease``: who is refreshing right now, so two refreshes (bot and CLI) never overlap.
 
-Writes that must land together use :func:`_immediate`: ``BEGIN IMMEDIATE`` takes the write lock
+Writes that must land together use :func:`bot.storage.write_transaction`: ``BEGIN IMMEDIATE`` takes the write lock
 before reading the latest hash, so two processes cannot both decide to add "version 2", and a
 crash or error mid-way rolls everything back (no partial version). ``with db.conn:`` is not
 enough with sqlite-utils 4: its write methods commit their own transaction when none is open.
@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from bot.maps import (
     load_bundled_map,
 )
 from bot.maps_diff import ChangeList, diff_maps
+from bot.storage import write_transaction
 
 LEASE_NAME = "maps-refresh"
 
@@ -94,18 +94,6 @@ def ensure_maps_shape(db: sqlite_utils.Database) -> None:
     db["map_lease"].create(
         {"name": str, "holder": str, "expires_at": float}, pk="name", if_not_exists=True
     )
-
-
-@contextmanager
-def _immediate(db: sqlite_utils.Database) -> Iterator[None]:
-    """One write transaction that holds the write lock from the start (see module docstring)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.rollback()
-        raise
-    db.execute("COMMIT")
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -167,7 +155,7 @@ def save_version(
     """
     now = now or utcnow()
     content_hash = occupation_map.content_hash()
-    with _immediate(db):
+    with write_transaction(db):
         latest = latest_version(db)
         next_version = (latest.version + 1) if latest else 1
         if missing is not None:
@@ -277,7 +265,7 @@ def set_state(
 ) -> None:
     """Set several ``map_state`` values together."""
     stamp = _iso(now or utcnow())
-    with db.atomic():
+    with write_transaction(db):
         db["map_state"].upsert_all(
             [{"key": k, "value": v, "updated_at": stamp} for k, v in values.items()], pk="key"
         )
@@ -315,7 +303,7 @@ def acquire_lease(
 ) -> bool:
     """Take the refresh lease unless another holder's is unexpired (atomic across processes)."""
     stamp = (now or utcnow()).timestamp()
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "INSERT INTO map_lease (name, holder, expires_at) VALUES (?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE "
@@ -328,5 +316,5 @@ def acquire_lease(
 
 def release_lease(db: sqlite_utils.Database, holder: str) -> None:
     """Give the lease back (only if we still hold it)."""
-    with db.atomic():
+    with write_transaction(db):
         db["map_lease"].delete_where("name = ? AND holder = ?", [LEASE_NAME, holder])

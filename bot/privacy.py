@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from bot.storage import write_transaction
+
 
 def forget_chat(db: sqlite_utils.Database, chat_id: int) -> int:
     """Delete every row tied to ``chat_id`` in any table that has a ``chat_id`` column.
@@ -15,7 +17,7 @@ def forget_chat(db: sqlite_utils.Database, chat_id: int) -> int:
     this function. Returns the number of rows deleted.
     """
     deleted = 0
-    with db.conn:
+    with write_transaction(db):
         for table in db.tables:
             if "chat_id" in table.columns_dict:
                 before = table.count_where("chat_id = ?", [chat_id])
@@ -36,7 +38,7 @@ def purge_expired(db: sqlite_utils.Database, *, now: dt.datetime, unanswered_day
     """Delete old unanswered questions, and users inactive that long who have no subscription."""
     question_cutoff = (now - dt.timedelta(days=unanswered_days)).isoformat(timespec="seconds")
     user_cutoff = (now - dt.timedelta(days=inactive_days)).isoformat(timespec="seconds")
-    with db.conn:
+    with write_transaction(db):
         old_questions = db["unanswered"].count_where("asked_at < ?", [question_cutoff])
         db["unanswered"].delete_where("asked_at < ?", [question_cutoff])
         where = "last_seen < ?"

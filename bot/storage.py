@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -18,7 +20,7 @@ BUSY_TIMEOUT_MS = 5000
 
 def utcnow() -> str:
     """Timestamps are stored as ISO 8601 UTC strings: sortable and readable in any SQLite tool."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def open_db(path: Path | str) -> sqlite_utils.Database:
@@ -32,6 +34,26 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
         db.enable_wal()
     ensure_db_shape(db)
     return db
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """A write transaction that takes the write lock first (``BEGIN IMMEDIATE``).
+
+    In WAL mode a deferred transaction that reads and then writes fails at once with "database
+    is locked" when another connection is writing: the busy timeout only applies while
+    *acquiring* the lock. Taking it up front makes every writer wait its turn instead, and an
+    error (or a crash) mid-way rolls the whole transaction back.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+    else:
+        db.conn.commit()
 
 
 def ensure_db_shape(db: sqlite_utils.Database) -> None:
@@ -52,7 +74,7 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
 def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -> None:
     """Record that a private chat used the bot (first and last seen); keeps an existing role."""
     now = utcnow()
-    with db.conn:
+    with write_transaction(db):
         users = db["users"]
         users.insert({"chat_id": chat_id, "first_seen": now, "last_seen": now, "role": role}, ignore=True)
         users.update(chat_id, {"last_seen": now})
@@ -60,7 +82,7 @@ def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -
 
 def log_unanswered(db: sqlite_utils.Database, text: str, best_score: float) -> None:
     """Keep a question the bot could not answer, with no chat id, for maintainers."""
-    with db.conn:
+    with write_transaction(db):
         db["unanswered"].insert({"text": text, "asked_at": utcnow(), "best_score": best_score})
 
 

@@ -42,6 +42,8 @@ def build_application(
     base_url: str | None = None,
 ) -> Application:
     """The Application used by `run`, `chat`, the tests and the benchmarks alike."""
+    # httpx logs every request URL at INFO, and Bot API URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     application = (
         Application.builder()
         .token(token)

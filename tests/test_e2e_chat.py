@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from telegram.ext import Application
 
 from bot.config import Settings
 from bot.local_api import LocalBotApi
-from bot.services import build_services
-from handlers.app import build_application, start_local, stop_local
-from tests.conftest import REAL_KB
 
 CHAT = 5001
-TOKEN = "123456:TEST-TOKEN-NOT-REAL"
-
-
-@pytest.fixture
-def real_settings(tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_path=tmp_path / "bot.db",
-        knowledge_dir=REAL_KB,
-        admin_ids=frozenset({999}),
-        reload_interval_s=0,
-    )
-
-
-@pytest.fixture
-async def bot(real_settings: Settings, local_api: LocalBotApi) -> AsyncIterator[Application]:
-    """The bot polling the local Bot API, as in production but on loopback."""
-    services = build_services(real_settings)
-    application = build_application(real_settings, services, token=TOKEN, base_url=local_api.base_url)
-    async with application:
-        await start_local(application, poll_timeout=1)
-        yield application
-        await stop_local(application)
 
 
 async def test_start_sends_a_welcome_with_the_menu(bot: Application, local_api: LocalBotApi) -> None:

@@ -1,0 +1,142 @@
+"""Benchmark: occupational maps refresh (parse + diff + store, no network) and occupation search.
+
+Run: ``.venv/bin/python bench/maps.py``. Targets: a refresh of the real snapshot under 2 s and a
+search p99 of at most 1 ms over the 200 phrases in ``bench/job_phrases.txt``. The refresh is timed
+end to end through :func:`bot.maps_refresh.refresh_maps` on a WAL database already holding the
+previous version: parse the pulled JSONL, load the current version, diff, hash, store. ×10 is a
+synthetic map of ten copies of every occupation under new ids. Search is timed per phrase with
+the typo cache emptied before each of five passes, with the garbage collector paused while timing
+(as :mod:`timeit` does). The last line is machine-readable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.maps import OccupationMap, load_bundled_map, parse_snapshot_lines, snapshot_lines
+from bot.maps_refresh import refresh_maps
+from bot.maps_store import save_version
+from bot.occupations import OccupationIndex
+from bot.storage import open_db
+
+PHRASES = Path(__file__).with_name("job_phrases.txt")
+PASSES = 5
+
+
+def scaled(occupation_map: OccupationMap, copies: int) -> OccupationMap:
+    """``copies`` copies of every occupation under new ids (OCC0116 → OCC0116-3)."""
+    return OccupationMap.of(
+        (
+            replace(o, id=f"{o.id}-{n}") if n else o
+            for n in range(copies)
+            for o in occupation_map.values()
+        ),
+        occupation_map.routes,
+        occupation_map.retrieved_at,
+    )
+
+
+def modified(occupation_map: OccupationMap) -> OccupationMap:
+    """A realistic quarter: every 60th occupation re-levelled (about 1.7% changed)."""
+    return OccupationMap.of(
+        (
+            replace(o, level=o.level % 7 + 1 if o.level < 7 else 6) if i % 60 == 0 else o
+            for i, o in enumerate(occupation_map.values())
+        ),
+        occupation_map.routes,
+        occupation_map.retrieved_at,
+    )
+
+
+async def time_refresh(
+    current: OccupationMap, pulled_lines: list[str], workdir: Path, name: str
+) -> tuple[float, str]:
+    """Seconds for one refresh from JSONL lines against a database holding ``current``."""
+    db = open_db(workdir / f"{name}.db")
+    save_version(db, current, "bench:previous")
+
+    async def fetch() -> OccupationMap:
+        return parse_snapshot_lines(pulled_lines)
+
+    started = time.perf_counter()
+    report = await refresh_maps(db, fetch, source="bench", max_changes=10**6)
+    elapsed = time.perf_counter() - started
+    db.close()
+    return elapsed, f"{report.status}, {len(report.changes)} changed"
+
+
+def time_search(index: OccupationIndex, phrases: list[str]) -> list[float]:
+    """Per-phrase search times in seconds over several cold passes."""
+    index.search("warm up the scorers")
+    timings: list[float] = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(PASSES):
+            index.resolve.cache_clear()
+            for phrase in phrases:
+                started = time.perf_counter()
+                index.search(phrase)
+                timings.append(time.perf_counter() - started)
+    finally:
+        gc.enable()
+    return timings
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def main() -> None:
+    started = time.perf_counter()
+    bundled = load_bundled_map()
+    loaded_s = time.perf_counter() - started
+    print(f"load bundled snapshot: {len(bundled)} occupations in {loaded_s:.3f} s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        pulled = list(snapshot_lines(modified(bundled)))
+        refresh_s, outcome = await time_refresh(bundled, pulled, workdir, "real")
+        print(f"refresh real snapshot: {refresh_s:.3f} s ({outcome})")
+
+        big = scaled(bundled, 10)
+        big_pulled = list(snapshot_lines(modified(big)))
+        refresh_x10_s, outcome = await time_refresh(big, big_pulled, workdir, "x10")
+        print(f"refresh x10 synthetic ({len(big)} occupations): {refresh_x10_s:.3f} s ({outcome})")
+
+    started = time.perf_counter()
+    index = OccupationIndex.build(bundled)
+    print(f"build search index: {time.perf_counter() - started:.3f} s")
+    phrases = [
+        line.strip() for line in PHRASES.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    timings = time_search(index, phrases)
+    p50, p99 = percentile(timings, 0.50) * 1000, percentile(timings, 0.99) * 1000
+    found = sum(
+        1 for phrase in phrases if index.search(phrase, 1) and index.search(phrase, 1)[0][1] >= 60
+    )
+    print(
+        f"search {len(phrases)} phrases x {PASSES}: p50 {p50:.3f} ms, p99 {p99:.3f} ms, "
+        f"max {max(timings) * 1000:.3f} ms, mean {statistics.mean(timings) * 1000:.3f} ms; "
+        f"{found}/{len(phrases)} found an occupation scoring >= 60"
+    )
+    verdict = "met" if refresh_s < 2 and p99 <= 1 else "MISSED"
+    print(f"targets (refresh < 2 s, search p99 <= 1 ms): {verdict}")
+    print(
+        f"maps: refresh_s={refresh_s:.3f} refresh_x10_s={refresh_x10_s:.3f} search_p99_ms={p99:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
