@@ -1062,3 +1062,22 @@ def changes_for_version(db: sqlite_utils.Database, version: int) -> ChangeList |
 
         changes = replace(changes, to_version=version)
     return changes
+
+
+def find_route(routes: Sequence[RouteInfo], text: str) -> RouteInfo | None:
+    """The route a user means by ``text``: its id, its name, or words from its name."""
+    wanted = " ".join(text.casefold().replace("&", "and").split())
+    if not wanted:
+        return None
+    for route in routes:
+        if wanted == route.id or wanted == route.name.casefold():
+            return route
+    for route in routes:
+        if route.name.casefold().startswith(wanted):
+            return route
+    words = [w for w in wanted.replace(",", " ").split() if w not in ("and", "the", "route")]
+    for route in routes:
+        name = route.name.casefold().replace(",", " ")
+        if words and all(any(part.startswith(w) for part in name.split()) for w in words):
+            return route
+    return None

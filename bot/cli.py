@@ -66,7 +66,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError("CAREERS_BOT_WEBHOOK_URL is not set: --webhook needs the public HTTPS URL")
     from handlers.app import build_application
 
-    application = build_application(settings, _services(settings), token=token)
+    from jobs.refresh import register_refresh_job
+
+    services = _services(settings)
+    services.extras["job_registrars"] = [lambda app: register_refresh_job(app, settings)]
+    application = build_application(settings, services, token=token)
     if args.webhook:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         application.run_webhook(

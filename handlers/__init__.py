@@ -28,10 +28,12 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("routes", occupations.routes_command))
     application.add_handler(CommandHandler("about", occupations.about))
     application.add_handler(CommandHandler("reload", admin.reload))
+    application.add_handler(CommandHandler("refresh", admin.refresh))
 
     application.add_handler(CallbackQueryHandler(chat.entry_button, pattern=r"^ans:[a-z0-9-]{1,60}$"))
     application.add_handler(CallbackQueryHandler(chat.none_of_these, pattern=r"^none$"))
     application.add_handler(CallbackQueryHandler(privacy.forget_button, pattern=r"^forget:(yes|no)$"))
+    application.add_handler(CallbackQueryHandler(admin.refresh_force_button, pattern=r"^refresh:force$"))
     application.add_handler(CallbackQueryHandler(occupations.occupation_button,
                                                  pattern=r"^occ(rel)?:OCC[0-9A-Z]{1,12}$"))
     application.add_handler(CallbackQueryHandler(occupations.route_button,

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.answers import Reply
+from bot.answers import Button, Reply
 from bot.knowledge import KnowledgeError
 from bot.render import escape
 from bot.services import services_from
@@ -50,3 +50,35 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = kb.message("reload_failed", problems=escape(problems))
     assert update.effective_chat is not None
     await send_reply(context.bot, update.effective_chat.id, Reply("answer", text))
+
+
+async def refresh(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Refresh the occupational maps now; a held run offers an "apply anyway" button."""
+    if await refuse_non_admin(update, context):
+        return
+    await _run_refresh(update, context, force=False)
+
+
+async def refresh_force_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The admin confirmed a held (unusually large) change set."""
+    query = update.callback_query
+    assert query is not None
+    if not is_admin(update, context):
+        await query.answer()
+        await refuse_non_admin(update, context)
+        return
+    await query.answer()
+    log.info("admin action by %s: refresh --force", update.effective_user.id if update.effective_user else None)
+    await _run_refresh(update, context, force=True)
+
+
+async def _run_refresh(update: Update, context: ContextTypes.DEFAULT_TYPE, *, force: bool) -> None:
+    from bot.maps_refresh import summary_text
+    from jobs.refresh import run_refresh_job
+
+    report = await run_refresh_job(context.bot_data, context.bot, force=force)
+    kb = services_from(context.bot_data).kb
+    buttons = ((Button(kb.message("refresh_force"), "refresh:force"),),) if report.status == "held" else ()
+    text = escape(summary_text(report, attribution=False))[:3500]
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id, Reply("answer", text, buttons=buttons))

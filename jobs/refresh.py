@@ -11,10 +11,9 @@ CLI refresh and the bot from overlapping. A bot that was down at fire time catch
 after start, if the last successful refresh is older than the previous scheduled time (and no
 attempt was made in the last :data:`CATCH_UP_RETRY_S`), it refreshes once.
 
-The callbacks are thin: they find the database and settings in ``bot_data`` (``"db"`` and
-``"settings"``, or the lead's ``"services"`` object), run the refresh, then on a stored version
-rebuild ``bot_data["occupations"]`` and await ``bot_data["on_map_changes"](report)`` if set.
-Refused, held and failed runs are reported to every admin id in plain text.
+The callbacks are thin: they take the services from ``bot_data``, run the refresh, then on a
+stored version swap in a rebuilt search index and await ``bot_data["on_map_changes"](report)`` if
+set (the alerts hook); refused, held and failed runs are reported to every admin id in plain text.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from bot.maps_cli import refresh_with_db
 from bot.maps_refresh import RefreshReport, summary_text
 from bot.maps_store import latest_version, load_version, state_time
 from bot.occupations import OccupationIndex
+from bot.services import services_from
 
 log = logging.getLogger(__name__)
 
@@ -134,19 +134,6 @@ def register_refresh_job(application: Application, settings: Settings) -> Job:
 # --- callbacks ------------------------------------------------------------------------------
 
 
-def _db_and_settings(bot_data: dict[str, Any]) -> tuple[sqlite_utils.Database, Settings]:
-    services = bot_data.get("services")
-    db = bot_data["db"] if bot_data.get("db") is not None else getattr(services, "db", None)
-    settings = bot_data.get("settings")
-    if settings is None:
-        settings = getattr(services, "settings", None)
-    if db is None or settings is None:
-        raise RuntimeError(
-            "bot_data needs 'db' and 'settings' (or 'services') for the maps refresh"
-        )
-    return db, settings
-
-
 async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The scheduled run."""
     await run_refresh_job(context.bot_data, context.bot)
@@ -154,25 +141,23 @@ async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """At start: refresh once if a scheduled run was missed while the bot was down."""
-    db, settings = _db_and_settings(context.bot_data)
-    trigger = refresh_trigger(settings.maps_cron, settings.timezone)
-    if needs_catch_up(db, trigger, dt.datetime.now(dt.UTC)):
+    services = services_from(context.bot_data)
+    trigger = refresh_trigger(services.settings.maps_cron, services.settings.timezone)
+    if needs_catch_up(services.db, trigger, dt.datetime.now(dt.UTC)):
         log.info("occupational maps: a scheduled refresh was missed; catching up now")
         await run_refresh_job(context.bot_data, context.bot)
 
 
-async def run_refresh_job(bot_data: dict[str, Any], bot: Any) -> RefreshReport:
+async def run_refresh_job(bot_data: dict[str, Any], bot: Any, *, force: bool = False) -> RefreshReport:
     """Refresh, then rebuild the search index, run the alerts hook or tell the admins."""
-    db, settings = _db_and_settings(bot_data)
-    report = await refresh_with_db(db, settings)
+    services = services_from(bot_data)
+    db, settings = services.db, services.settings
+    report = await refresh_with_db(db, settings, force=force)
     log.info("occupational maps refresh: %s: %s", report.status, report.reason)
     if report.stored and report.to_version is not None:
         new_map = load_version(db, report.to_version)
         index = await asyncio.to_thread(OccupationIndex.build, new_map)
-        bot_data["occupations"] = index
-        services = bot_data.get("services")
-        if services is not None and hasattr(services, "set_occupations"):
-            services.set_occupations(index)
+        services.set_occupations(index)
         hook: Callable[[RefreshReport], Awaitable[Any]] | None = bot_data.get("on_map_changes")
         if hook is not None and len(report.changes):
             try:

@@ -140,3 +140,14 @@ async def test_a_flood_gets_one_notice_then_silence(bot: Application, local_api:
     texts = [m.text for m in local_api.sent_to(CHAT)]
     assert len(texts) == limit + 1
     assert texts.count(bot.bot_data["services"].kb.message("flood_notice")) == 1
+
+
+async def test_admin_refresh_without_an_api_key_explains_and_keeps_the_map(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    services = bot.bot_data["services"]
+    before = len(services.responder.occupations)
+    local_api.push_text(999, "/refresh")
+    [reply] = await local_api.wait_for_messages(999, 1, timeout=20)
+    assert "key" in reply.text.lower()
+    assert len(services.responder.occupations) == before

@@ -37,7 +37,10 @@ from bot.maps_store import (
     load_version,
     set_state,
 )
+from bot.answers import Responder
+from bot.knowledge import load_knowledge
 from bot.occupations import OccupationIndex
+from bot.services import Services
 from jobs.refresh import (
     CATCH_UP_JOB_ID,
     JOB_ID,
@@ -47,6 +50,7 @@ from jobs.refresh import (
     register_refresh_job,
     run_refresh_job,
 )
+from tests.conftest import REAL_KB
 from tests.fake_maps_api import FakeMapsApi, plant_changes, without, write_snapshot
 
 FAST = FetchPolicy(timeout_s=0.2, attempts=3, backoff_s=0.01, max_backoff_s=0.05)
@@ -546,6 +550,11 @@ async def test_registering_twice_replaces_the_job(tmp_path: Path, api: FakeMapsA
 # --- the job callback ---
 
 
+def job_services(db: sqlite_utils.Database, settings: Settings) -> Services:
+    """What the bot keeps in ``bot_data["services"]``, around the test's database."""
+    return Services(settings, db, Responder(load_knowledge(REAL_KB)))
+
+
 async def test_job_rebuilds_the_index_and_hands_changes_to_the_alerts_hook(
     db: sqlite_utils.Database, tmp_path: Path, api: FakeMapsApi
 ) -> None:
@@ -556,13 +565,12 @@ async def test_job_rebuilds_the_index_and_hands_changes_to_the_alerts_hook(
         received.append(report)
 
     bot_data: dict[str, Any] = {
-        "db": db,
-        "settings": api_settings(tmp_path, api),
+        "services": job_services(db, api_settings(tmp_path, api)),
         "on_map_changes": on_map_changes,
     }
     report = await run_refresh_job(bot_data, bot=None)
     assert report.status == "accepted" and received == [report]
-    index = bot_data["occupations"]
+    index = bot_data["services"].responder.occupations
     assert isinstance(index, OccupationIndex)
     assert index.search("power network craftsperson", 1)[0][0].id == "OCC0156"
 
@@ -576,8 +584,7 @@ async def test_job_sends_no_notice_for_an_unchanged_map(
         received.append(report)
 
     bot_data: dict[str, Any] = {
-        "db": db,
-        "settings": api_settings(tmp_path, api),
+        "services": job_services(db, api_settings(tmp_path, api)),
         "on_map_changes": on_map_changes,
     }
     await run_refresh_job(bot_data, bot=None)  # first API pull: hierarchy only, no changes
@@ -591,7 +598,7 @@ async def test_job_tells_admins_when_a_refresh_is_refused(
     api.fail("empty_routes")
     settings = api_settings(tmp_path, api, admin_ids=frozenset({999, 998}))
     async with Bot(TOKEN, base_url=local_api.base_url) as bot:
-        report = await run_refresh_job({"db": db, "settings": settings}, bot)
+        report = await run_refresh_job({"services": job_services(db, settings)}, bot)
     assert report.status == "refused"
     for admin in (998, 999):
         (message,) = local_api.sent_to(admin)
@@ -616,5 +623,5 @@ async def test_job_keeps_going_when_an_admin_cannot_be_reached(
 
     bot = FlakyBot()
     settings = api_settings(tmp_path, api, admin_ids=frozenset({998, 999}), maps_api_key=None)
-    report = await run_refresh_job({"db": db, "settings": settings}, bot)
+    report = await run_refresh_job({"services": job_services(db, settings)}, bot)
     assert report.status == "failed" and bot.sent == [999]

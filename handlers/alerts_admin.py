@@ -1,0 +1,205 @@
+"""Admin commands for alerts: /stats, /broadcast (with a confirm button) and /testnotice.
+
+Admins are ``CAREERS_BOT_ADMIN_IDS``; everyone else is told the command is for admins
+(:func:`handlers.admin.refuse_non_admin`, which also logs every admin command). Button presses
+are checked and logged here. Broadcasts go through the same outbox as digests, so they share its
+pacing, sending window and crash guarantees.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.alerts import (
+    AlertStats,
+    AlertTexts,
+    Subscription,
+    active_subscriptions,
+    changes_for_version,
+    count_question,
+    create_broadcast,
+    enqueue_broadcast,
+    latest_changes,
+    long_date,
+    notices_for,
+    render_digest,
+    show_all_data,
+    stats,
+    subscription_of,
+)
+from bot.answers import Button, Reply
+from bot.render import escape, split_message
+from bot.services import services_from
+from handlers.admin import is_admin, refuse_non_admin
+from handlers.alerts import _context_for, _edit_or_send, _window, alert_texts
+from handlers.send import send_reply
+from jobs.outbox import kick_outbox
+
+log = logging.getLogger(__name__)
+
+BROADCAST_PATTERN = r"^bc:(yes|no):\d{1,9}$"
+
+
+def _chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+def stats_text(data: AlertStats, texts: AlertTexts, timezone: str) -> str:
+    """The /stats message."""
+    lines = []
+    for name, count in data.per_route:
+        label = texts.message("all_routes") if name == "all" else name
+        lines.append(texts.message("stats_route_line", route=escape(label), count=count))
+    refresh = data.last_refresh
+    if refresh.get("last_status"):
+        refreshed = texts.message("stats_refresh", status=escape(str(refresh["last_status"])),
+                                  at=escape(long_date(refresh.get("last_attempt_at"), timezone)))
+        if refresh.get("last_reason"):
+            refreshed += f"\n<i>{escape(str(refresh['last_reason'])[:300])}</i>"
+    else:
+        refreshed = texts.message("stats_refresh_never")
+    latest = data.latest_version
+    version = (texts.message("stats_version", version=latest["version"],
+                             at=escape(long_date(latest["fetched_at"], timezone)))
+               if latest else texts.message("stats_version_none"))
+    outbox = ", ".join(f"{state} {count}" for state, count in data.outbox.items())
+    return texts.message(
+        "stats",
+        date=data.date,
+        students=data.students,
+        questions_today=data.questions_today,
+        unanswered_today=data.unanswered_today,
+        subscribers=data.subscribers,
+        routes="\n".join(lines) or texts.message("stats_no_subscribers"),
+        refresh=refreshed,
+        version=version,
+        outbox=outbox,
+    )
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Students, today's questions, subscribers per route, last refresh and outbox counts."""
+    if await refuse_non_admin(update, context):
+        return
+    services = services_from(context.bot_data)
+    timezone = services.settings.timezone
+    text = stats_text(stats(services.db, timezone=timezone), alert_texts(context), timezone)
+    await send_reply(context.bot, _chat_id(update), Reply("answer", text))
+
+
+def broadcast_parts(text: str, texts: AlertTexts) -> list[str]:
+    """An admin's text as it goes out: escaped, with a header and the way to stop."""
+    body = f"{texts.message('broadcast_header')}\n\n{escape(text)}\n\n{texts.message('broadcast_footer')}"
+    return split_message(body)
+
+
+async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show what would be sent to every active subscriber, with Send/Cancel buttons."""
+    if await refuse_non_admin(update, context):
+        return
+    services = services_from(context.bot_data)
+    texts = alert_texts(context)
+    chat_id = _chat_id(update)
+    message = update.effective_message
+    raw = message.text if message is not None and message.text else ""
+    pieces = raw.split(maxsplit=1)
+    text = pieces[1].strip() if len(pieces) > 1 else ""
+    if not text:
+        await send_reply(context.bot, chat_id, Reply("answer", texts.message("broadcast_usage")))
+        return
+    count = len(active_subscriptions(services.db))
+    if not count:
+        await send_reply(context.bot, chat_id, Reply("answer", texts.message("broadcast_nobody")))
+        return
+    user = update.effective_user
+    draft = create_broadcast(services.db, user.id if user else None, text)
+    log.info("admin %s drafted broadcast %d for %d subscribers", user.id if user else None, draft, count)
+    preview = broadcast_parts(text, texts)[0]
+    confirm = texts.message("broadcast_confirm", count=count, preview=preview, **_window(services))
+    buttons = ((Button(texts.message("broadcast_send", count=count), f"bc:yes:{draft}"),
+                Button(texts.message("broadcast_cancel"), f"bc:no:{draft}")),)
+    await send_reply(context.bot, chat_id, Reply("answer", confirm, buttons=buttons))
+
+
+async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue the broadcast for every active subscriber (once), or cancel it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    texts = alert_texts(context)
+    user = update.effective_user
+    if not is_admin(update, context):
+        log.warning("non-admin %s pressed a broadcast button", user.id if user else None)
+        await query.answer(texts.message("admin_only_button"), show_alert=True)
+        return
+    services = services_from(context.bot_data)
+    _, answer, draft_id = query.data.split(":")
+    row = services.db.execute("SELECT text, queued_at FROM broadcasts WHERE id = ?", [int(draft_id)]).fetchone()
+    await query.answer()
+    if row is None:
+        from handlers.chat import expired_button
+
+        await expired_button(update, context)
+        return
+    if answer == "no":
+        log.info("admin %s cancelled broadcast %s", user.id if user else None, draft_id)
+        if row[1] is None:
+            services.db.execute("DELETE FROM broadcasts WHERE id = ?", [int(draft_id)])
+        await _edit_or_send(update, context, texts.message("broadcast_cancelled"), None)
+        return
+    if row[1] is not None:
+        await _edit_or_send(update, context, texts.message("broadcast_already", id=draft_id), None)
+        return
+    count = enqueue_broadcast(services.db, int(draft_id), broadcast_parts(row[0], texts))
+    log.info("admin %s queued broadcast %s for %d subscribers", user.id if user else None, draft_id, count)
+    kick_outbox(context.bot_data)
+    await _edit_or_send(update, context, texts.message("broadcast_queued", count=count, id=draft_id), None)
+
+
+async def testnotice_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the latest digest to this admin only (as their subscription, or all routes)."""
+    if await refuse_non_admin(update, context):
+        return
+    services = services_from(context.bot_data)
+    texts = alert_texts(context)
+    chat_id = _chat_id(update)
+    latest = latest_changes(services.db)
+    found = _context_for(services, latest.to_version) if latest and latest.to_version else None
+    if latest is None or latest.to_version is None or found is None:
+        await send_reply(context.bot, chat_id, Reply("answer", texts.message("testnotice_none")))
+        return
+    changes, map_context = found
+    own = subscription_of(services.db, chat_id)
+    subscription = own if own is not None and own.active else Subscription(chat_id, None)
+    digest = notices_for(subscription, changes, map_context)
+    scope = "testnotice_scope_yours"
+    if digest is None:  # nothing in the admin's own routes: show the whole digest
+        subscription = Subscription(chat_id, None)
+        digest = notices_for(subscription, changes, map_context)
+        scope = "testnotice_scope_all"
+    elif subscription.routes is None and own is None:
+        scope = "testnotice_scope_all"
+    assert digest is not None
+    parts = render_digest(digest, texts, timezone=services.settings.timezone)
+    intro = texts.message("testnotice_intro", version=latest.to_version, scope=texts.message(scope))
+    await send_reply(context.bot, chat_id, Reply("answer", intro))
+    for index, part in enumerate(parts):
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if parts.omitted and index == len(parts) - 1:
+            data = show_all_data(latest.to_version, subscription.routes, len(parts) + 1)
+            buttons = ((Button(texts.message("show_all"), data),),)
+        await send_reply(context.bot, chat_id, Reply("answer", part, buttons=buttons))
+    log.info("admin test notice sent for maps version %s", latest.to_version)
+    _ = changes_for_version  # re-exported for tests
+
+
+async def count_question_handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Count a private text question for /stats (group 1: after the answer; no text is kept)."""
+    services = services_from(context.bot_data)
+    try:
+        count_question(services.db, timezone=services.settings.timezone)
+    except Exception:  # never let bookkeeping disturb a conversation
+        log.warning("could not count a question", exc_info=True)
