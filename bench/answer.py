@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.answers import Responder  # noqa: E402
-from bot.evaluation import read_cases  # noqa: E402
-from bot.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
-from bot.text import Normaliser  # noqa: E402
+from bot.answers import Responder
+from bot.evaluation import read_cases
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.matching import Matcher
+from bot.text import Normaliser
 
 ROUNDS = 15
 FILLERS = ["please", "like", "actually", "for me", "in england", "at 16", "next year", "as a student",

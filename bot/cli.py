@@ -50,7 +50,7 @@ def setup_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _services(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
+def _services(settings: Settings):
     from bot.services import build_services
 
     return build_services(settings)
@@ -65,7 +65,6 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if args.webhook and not settings.webhook_url:
         raise ConfigError("CAREERS_BOT_WEBHOOK_URL is not set: --webhook needs the public HTTPS URL")
     from handlers.app import build_application
-
     from jobs.refresh import register_refresh_job
 
     services = _services(settings)
@@ -226,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - knowledge errors at start read better as one line
+    except Exception as exc:
         from bot.knowledge import KnowledgeError
 
         if isinstance(exc, KnowledgeError):

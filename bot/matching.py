@@ -33,12 +33,11 @@ lists of its own words, so its cost grows with matches, not with the size of the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
-
-import re
 
 import numpy as np
 from rapidfuzz import fuzz, process

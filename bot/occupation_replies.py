@@ -21,8 +21,8 @@ import sqlite_utils
 import yaml
 
 from bot.answers import Button, Reply
-from bot.matching import Match
 from bot.maps import Occupation
+from bot.matching import Match
 from bot.occupations import PHRASES_PATH, OccupationIndex, level_in_words
 from bot.render import escape
 from bot.text import normalise
@@ -41,7 +41,12 @@ RELATED = 6
 
 def current_occupation_index(db: sqlite_utils.Database) -> OccupationIndex:
     """The search index for the newest stored map version (the bundled snapshot on first start)."""
-    from bot.maps_store import ensure_bundled_version, ensure_maps_shape, latest_version, load_version
+    from bot.maps_store import (
+        ensure_bundled_version,
+        ensure_maps_shape,
+        latest_version,
+        load_version,
+    )
 
     ensure_maps_shape(db)
     ensure_bundled_version(db)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 
@@ -51,4 +52,4 @@ class SafeguardingDetector:
                 if tuple(words[start:start + length]) in group:
                     return True
         # Joined words catch "self harm" written as "selfharm" and vice versa.
-        return any((self._canonical(a + b),) in self._single for a, b in zip(words, words[1:]))
+        return any((self._canonical(a + b),) in self._single for a, b in pairwise(words))

@@ -20,7 +20,7 @@ async def purge_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     settings = services.settings
     report = purge_expired(
         services.db,
-        now=dt.datetime.now(dt.timezone.utc),
+        now=dt.datetime.now(dt.UTC),
         unanswered_days=settings.unanswered_retention_days,
         inactive_days=settings.inactive_user_retention_days,
     )

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from telegram.ext import Application
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings

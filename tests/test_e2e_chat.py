@@ -45,7 +45,7 @@ async def test_did_you_mean_buttons_lead_to_the_chosen_answer(
     [clarify] = await local_api.wait_for_messages(CHAT, 1)
     assert clarify.text.startswith("I'm not quite sure")
     assert clarify.buttons[-1] == ("None of these", "none")
-    label, data = clarify.buttons[0]
+    _, data = clarify.buttons[0]
     local_api.push_callback(CHAT, data)
     messages = await local_api.wait_for_messages(CHAT, 2)
     assert "Last reviewed" in messages[1].text

@@ -22,7 +22,9 @@ from apscheduler.triggers.cron import CronTrigger
 from telegram import Bot
 from telegram.ext import Application
 
+from bot.answers import Responder
 from bot.config import Settings
+from bot.knowledge import load_knowledge
 from bot.local_api import LocalBotApi
 from bot.maps import ATTRIBUTION, OccupationMap, load_bundled_map
 from bot.maps_cli import refresh_command
@@ -37,8 +39,6 @@ from bot.maps_store import (
     load_version,
     set_state,
 )
-from bot.answers import Responder
-from bot.knowledge import load_knowledge
 from bot.occupations import OccupationIndex
 from bot.services import Services
 from jobs.refresh import (

@@ -9,7 +9,7 @@ from bot.flood import FloodGuard
 from bot.privacy import forget_chat, purge_expired
 from bot.storage import log_unanswered, open_db, touch_user
 
-NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 
 
 def test_forget_deletes_every_row_tied_to_the_chat(tmp_path: Path) -> None:
