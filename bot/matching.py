@@ -52,7 +52,7 @@ BODY_WEIGHT = 0.5
 FUZZ_WEIGHT = 0.15
 SHORTLIST = 8
 LEAD_ALLOWANCE = 15.0
-LEAD = 10.0
+LEAD = 8.0
 CHATTER_WORDS = 4
 MAX_CANDIDATES = 3
 
@@ -95,7 +95,7 @@ class Matcher:
         *,
         bodies: Mapping[str, str] | None = None,
         threshold: float = 55.0,
-        margin: float = 6.0,
+        margin: float = 4.0,
     ) -> None:
         self.normaliser = normaliser
         self.threshold = threshold
@@ -105,9 +105,13 @@ class Matcher:
         texts: list[str] = []
         tokens: list[list[str]] = []
         owner: list[int] = []
+        # A question typed exactly as a listed phrasing (after clean-up) is that entry, even
+        # when every word is a stopword ("what can you do").
+        self._exact: dict[str, str] = {}
         for index, entry_id in enumerate(self.entry_ids):
             for text in phrasings[entry_id]:
                 words = normaliser.words(text)
+                self._exact.setdefault(" ".join(words), entry_id)
                 content = normaliser.content(words)
                 if not content:
                     continue
@@ -262,6 +266,9 @@ class Matcher:
 
     def match(self, text: str) -> Match:
         """Decide between answering, asking "Did you mean…?" and saying "I don't know"."""
+        exact = self._exact.get(" ".join(self.normaliser.words(text)))
+        if exact is not None:
+            return Match("answer", (Candidate(exact, 100.0),))
         if self.is_greeting(text):
             return Match("greeting", ())
         ranked = self.rank(text)
