@@ -69,6 +69,7 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["unanswered"].create_index(["asked_at"], if_not_exists=True)
+    db["safeguarding_counts"].create({"day": str, "count": int}, pk="day", if_not_exists=True)
 
 
 def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -> None:
@@ -89,3 +90,20 @@ def log_unanswered(db: sqlite_utils.Database, text: str, best_score: float) -> N
 def unanswered_questions(db: sqlite_utils.Database) -> list[dict[str, object]]:
     """Every logged question, oldest first."""
     return list(db["unanswered"].rows_where(order_by="asked_at"))
+
+
+def record_safeguarding_reply(db: sqlite_utils.Database, day: dt.date | None = None) -> None:
+    """Count a safeguarding reply for the day: a number only, never the text or who sent it."""
+    key = (day or dt.datetime.now(dt.UTC).date()).isoformat()
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO safeguarding_counts (day, count) VALUES (?, 1) "
+            "ON CONFLICT(day) DO UPDATE SET count = count + 1",
+            [key],
+        )
+
+
+def safeguarding_count(db: sqlite_utils.Database, day: dt.date) -> int:
+    """How many safeguarding replies were shown on ``day`` (UTC)."""
+    rows = list(db["safeguarding_counts"].rows_where("day = ?", [day.isoformat()]))
+    return int(rows[0]["count"]) if rows else 0

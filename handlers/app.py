@@ -12,6 +12,7 @@ from bot.services import Services, services_from
 from handlers import register_handlers
 from jobs.knowledge_reload import register_reload_job
 from jobs.retention import register_retention_job
+from jobs.safeguarding_report import register_safeguarding_report
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ async def post_init(application: Application) -> None:
     )
     register_reload_job(application)
     register_retention_job(application)
+    register_safeguarding_report(application)
     for register in services.extras.get("job_registrars", ()):
         register(application)
 

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.answers import Reply
 from bot.services import services_from
-from bot.storage import log_unanswered, touch_user
+from bot.storage import log_unanswered, record_safeguarding_reply, touch_user
 from handlers.send import send_reply
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     reply = services.responder.reply(text)
     if reply.kind == "fallback" and any(ch.isalnum() for ch in text):
         log_unanswered(services.db, text[: services.settings.max_question_chars], reply.score)
+    elif reply.kind == "safeguarding":
+        record_safeguarding_reply(services.db)  # a count only: the text is never stored
     assert update.effective_chat is not None
     log.info("question answered kind=%s id=%s score=%.1f", reply.kind, reply.id, reply.score)
     await send_reply(context.bot, update.effective_chat.id, reply)

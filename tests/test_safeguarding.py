@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from telegram.ext import Application
 
 from bot.answers import Responder
 from bot.knowledge import load_knowledge
+from bot.local_api import LocalBotApi
 from bot.safeguarding import SafeguardingDetector
 from bot.text import Normaliser
 from tests.conftest import REAL_KB
@@ -43,3 +45,33 @@ def test_short_words_must_match_exactly() -> None:
     detector = SafeguardingDetector(["want to die"], Normaliser({}))
     assert detector.is_concerning("i want to die")
     assert not detector.is_concerning("i want to do")
+
+
+async def test_a_disclosure_is_counted_but_its_text_never_stored(bot: Application, local_api: LocalBotApi) -> None:
+    import datetime as dt
+
+    from bot.storage import safeguarding_count
+
+    local_api.push_text(4242, "i want to die")
+    [reply] = await local_api.wait_for_messages(4242, 1)
+    assert "0800 1111" in reply.text
+    db = bot.bot_data["services"].db
+    assert safeguarding_count(db, dt.datetime.now(dt.UTC).date()) == 1
+    dumped = "\n".join(str(row) for table in db.tables for row in table.rows)
+    assert "want to die" not in dumped
+
+
+async def test_the_safeguarding_contact_gets_a_count_and_no_text(bot: Application, local_api: LocalBotApi) -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from bot.storage import record_safeguarding_reply
+    from jobs.safeguarding_report import send_safeguarding_count
+
+    services = bot.bot_data["services"]
+    services.settings = services.settings.model_copy(update={"safeguarding_contact_id": 31337})
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    record_safeguarding_reply(services.db, yesterday)
+    await send_safeguarding_count(SimpleNamespace(bot_data=bot.bot_data, bot=bot.bot))
+    [summary] = local_api.sent_to(31337)
+    assert "shown 1 time(s)" in summary.text

@@ -1,0 +1,44 @@
+"""A daily, anonymous count of safeguarding replies for the configured safeguarding contact."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from telegram.ext import Application, ContextTypes
+
+from bot.services import services_from
+from bot.storage import safeguarding_count
+
+log = logging.getLogger(__name__)
+RUN_AT = dt.time(8, 0)
+
+
+async def send_safeguarding_count(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Tell the contact how many times yesterday the bot showed help lines: a number, no text."""
+    services = services_from(context.bot_data)
+    contact = services.settings.safeguarding_contact_id
+    if contact is None:
+        return
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    count = safeguarding_count(services.db, yesterday)
+    text = services.kb.message("safeguarding_count", day=yesterday.isoformat(), count=count)
+    try:
+        await context.bot.send_message(contact, text)
+    except Exception:  # a missing contact must not break the job queue
+        log.warning("could not send the safeguarding count to the configured contact")
+
+
+def register_safeguarding_report(application: Application) -> None:
+    """Daily at 08:00 in the bot's time zone, only when a contact is configured."""
+    services = services_from(application.bot_data)
+    if application.job_queue is None or services.settings.safeguarding_contact_id is None:
+        return
+    application.job_queue.run_daily(
+        send_safeguarding_count,
+        time=RUN_AT.replace(tzinfo=ZoneInfo(services.settings.timezone)),
+        name="safeguarding-count",
+        job_kwargs={"id": "safeguarding-count", "replace_existing": True, "coalesce": True,
+                    "max_instances": 1, "misfire_grace_time": 6 * 3600},
+    )
