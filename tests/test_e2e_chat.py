@@ -151,3 +151,23 @@ async def test_admin_refresh_without_an_api_key_explains_and_keeps_the_map(
     [reply] = await local_api.wait_for_messages(999, 1, timeout=20)
     assert "key" in reply.text.lower()
     assert len(services.responder.occupations) == before
+
+
+async def test_privacy_explains_what_is_stored(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.push_text(CHAT, "/privacy")
+    [reply] = await local_api.wait_for_messages(CHAT, 1)
+    assert "90 days" in reply.text and "/forget" in reply.text
+
+
+async def test_forget_deletes_the_chat_after_one_confirm_tap(bot: Application, local_api: LocalBotApi) -> None:
+    db = bot.bot_data["services"].db
+    local_api.push_text(CHAT, "/start")
+    await local_api.wait_for_messages(CHAT, 1)
+    local_api.push_text(CHAT, "/forget")
+    confirm = (await local_api.wait_for_messages(CHAT, 2))[1]
+    assert [data for _, data in confirm.buttons] == ["forget:yes", "forget:no"]
+    assert db["users"].count == 1
+    local_api.push_callback(CHAT, "forget:yes")
+    done = (await local_api.wait_for_messages(CHAT, 3))[2]
+    assert done.text.startswith("Done.")
+    assert db["users"].count == 0
