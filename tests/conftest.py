@@ -69,16 +69,22 @@ def kb_dir(tmp_path: Path) -> Path:
     return root
 
 
+def make_settings(tmp_path: Path, knowledge_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test: a fresh database, one admin (999), no .env, no background reload."""
+    values: dict[str, object] = {
+        "database_path": tmp_path / "bot.db",
+        "knowledge_dir": knowledge_dir,
+        "admin_ids": frozenset({999}),
+        "reload_interval_s": 0,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
 @pytest.fixture
 def settings(tmp_path: Path, kb_dir: Path) -> Settings:
-    """Settings pointing at a fresh database and the small knowledge base; no .env is read."""
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_path=tmp_path / "bot.db",
-        knowledge_dir=kb_dir,
-        admin_ids=frozenset({999}),
-        reload_interval_s=0,
-    )
+    """Settings pointing at a fresh database and the small knowledge base."""
+    return make_settings(tmp_path, kb_dir)
 
 
 @pytest.fixture
@@ -114,13 +120,8 @@ def restore_logging() -> Iterator[None]:
 
 @pytest.fixture
 def real_settings(tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_path=tmp_path / "bot.db",
-        knowledge_dir=REAL_KB,
-        admin_ids=frozenset({999}),
-        reload_interval_s=0,
-    )
+    """Settings with the real knowledge base."""
+    return make_settings(tmp_path, REAL_KB)
 
 
 @pytest.fixture
