@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import load_knowledge
-from bot.matching import Matcher
+from bot.matching import LEAD_ALLOWANCE, Matcher
 from bot.text import Normaliser, normalise
 from tests.conftest import write_entry
 
@@ -68,9 +68,13 @@ def test_a_close_call_asks_did_you_mean(kb_dir: Path) -> None:
 
 def test_the_threshold_is_configurable(kb_dir: Path) -> None:
     kb = load_knowledge(kb_dir)
-    strict = Matcher({e.id: (e.title, *e.questions) for e in kb.entries.values()},
-                     Normaliser(kb.matching), threshold=99.9)
-    assert strict.match("how long do t levels take").kind == "fallback"
+    phrasings = {e.id: (e.title, *e.questions) for e in kb.entries.values()}
+    question = "how long do t levels take"
+    score = Matcher(phrasings, Normaliser(kb.matching)).rank(question)[0].score
+    lenient = Matcher(phrasings, Normaliser(kb.matching), threshold=score - 1)
+    strict = Matcher(phrasings, Normaliser(kb.matching), threshold=score + LEAD_ALLOWANCE + 1)
+    assert lenient.match(question).kind == "answer"
+    assert strict.match(question).kind == "fallback"
 
 
 def test_scores_are_between_0_and_100(matcher: Matcher) -> None:
