@@ -70,6 +70,7 @@ class LocalBotApi:
         self.calls: list[str] = []
         self.commands: list[dict[str, Any]] = []
         self.rate_limited = 0
+        self.slow_s = 30.0  # how long a "slow" fault stalls before answering
         self.blocked_chats: set[int] = set()
         self.bad_request_chats: set[int] = set()
         self._faults: deque[Fault] = deque()
@@ -274,7 +275,7 @@ class LocalBotApi:
             if fault == "garbage":
                 return web.Response(text="<html>502 Bad Gateway</html>", status=502)
             if fault == "slow":
-                await asyncio.sleep(30)
+                await asyncio.sleep(self.slow_s)
             if fault == "drop":
                 assert request.transport is not None
                 request.transport.close()

@@ -29,6 +29,14 @@ async def test_polling_recovers_after_500s_and_garbage(bot: Application, local_a
     assert "Last reviewed" in reply.text
 
 
+async def test_polling_recovers_after_a_timeout(bot: Application, local_api: LocalBotApi) -> None:
+    local_api.slow_s = 8.0  # longer than PTB's read timeout for a 1-second long poll
+    local_api.inject("slow", polling=True)
+    local_api.push_text(CHAT, "apprentice pay")
+    [reply] = await local_api.wait_for_messages(CHAT, 1, timeout=40)
+    assert "Last reviewed" in reply.text
+
+
 async def test_a_failed_send_is_logged_and_the_bot_keeps_answering(
     bot: Application, local_api: LocalBotApi
 ) -> None:
