@@ -76,7 +76,7 @@ class Responder:
         self,
         kb: KnowledgeBase,
         *,
-        threshold: float = 55.0,
+        threshold: float = 58.0,
         margin: float = 4.0,
         max_chars: int = 500,
         occupations: Any = None,

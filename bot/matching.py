@@ -94,7 +94,7 @@ class Matcher:
         normaliser: Normaliser,
         *,
         bodies: Mapping[str, str] | None = None,
-        threshold: float = 55.0,
+        threshold: float = 58.0,
         margin: float = 4.0,
     ) -> None:
         self.normaliser = normaliser
