@@ -77,7 +77,7 @@ class Responder:
         kb: KnowledgeBase,
         *,
         threshold: float = 58.0,
-        margin: float = 4.0,
+        margin: float = 6.0,
         max_chars: int = 500,
         occupations: Any = None,
         occupation_threshold: float = 60.0,

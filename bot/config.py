@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Matching: scores are 0-100. Below `match_threshold` the bot says it does not know; when the
     # runner-up entry is within `ambiguity_margin` points of the best, it asks "Did you mean…?".
     match_threshold: float = Field(default=58.0, ge=0, le=100)
-    ambiguity_margin: float = Field(default=4.0, ge=0, le=100)
+    ambiguity_margin: float = Field(default=6.0, ge=0, le=100)
     occupation_threshold: float = Field(default=60.0, ge=0, le=100)
     max_question_chars: int = Field(default=500, ge=20, le=4096)
 

@@ -95,7 +95,7 @@ class Matcher:
         *,
         bodies: Mapping[str, str] | None = None,
         threshold: float = 58.0,
-        margin: float = 4.0,
+        margin: float = 6.0,
     ) -> None:
         self.normaliser = normaliser
         self.threshold = threshold
