@@ -13,8 +13,15 @@ Tables (created by :func:`ensure_alerts_shape`, idempotent; chat ids always in `
 - ``outbox_bodies``: the rendered text of each distinct notice (all subscribers with the same
   routes share one body), so a resumed send uses exactly the text first enqueued.
 - ``outbox_lease``: which process is sending, so only one sender runs (see :mod:`jobs.outbox`).
-- ``broadcasts``: admin broadcast drafts and whether they were queued.
+- ``broadcasts``: admin broadcast drafts (``chat_id`` is the admin's) and whether they were queued.
+
+Old rows go (:func:`prune_alerts`, hourly from the outbox job): finished outbox rows after
+:data:`KEEP_OUTBOX_DAYS`, bodies and drafts nothing needs, and subscriptions inactive (stopped or
+blocked) for ``inactive_user_retention_days``.
 - ``question_counts``: questions per day for ``/stats`` (no chat ids, no text).
+- ``alert_state``: ``digests_through``, the newest map version already turned into digests, so
+  a version stored by the CLI (``careers-bot refresh``) or just before a crash still gets its
+  digests (:func:`catch_up_digests`, run by the outbox job).
 
 Delivery guarantee (documented here, enforced by :mod:`jobs.outbox`): a message part is marked
 ``sending`` (committed) before the Telegram call and counted after it. A crash between the two
@@ -40,6 +47,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -49,22 +57,25 @@ import yaml
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.maps_diff import ChangeList
 from bot.render import TELEGRAM_LIMIT, escape
+from bot.storage import write_transaction
 
 MESSAGES_FILE = "alerts_messages.yaml"
 DIGEST_MAX_PARTS = 3
 MAX_LINE_CHARS = 600
 MAX_TITLES_LISTED = 3
+TITLE_RESERVE, HEADER_RESERVE, FOOTER_RESERVE, MORE_RESERVE = 100, 400, 300, 100
 ALL = "all"
 STATES = ("pending", "sending", "sent", "failed", "skipped")
 OUTBOX_LEASE = "outbox"
+KEEP_OUTBOX_DAYS = 180
 
 State = Literal["pending", "sending", "sent", "failed", "skipped"]
 Kind = Literal["new", "changed", "retired"]
 
 
 def _now_iso(now: dt.datetime | None = None) -> str:
-    moment = now or dt.datetime.now(dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 # --- wording ---------------------------------------------------------------------------------
@@ -167,13 +178,14 @@ def ensure_alerts_shape(db: sqlite_utils.Database) -> None:
     )
     db.execute(
         """CREATE TABLE IF NOT EXISTS broadcasts (
-            id INTEGER PRIMARY KEY, admin_id INTEGER, text TEXT NOT NULL, created_at TEXT NOT NULL,
+            id INTEGER PRIMARY KEY, chat_id INTEGER, text TEXT NOT NULL, created_at TEXT NOT NULL,
             queued_at TEXT, recipients INTEGER
         )"""
     )
     db.execute(
         "CREATE TABLE IF NOT EXISTS question_counts (day TEXT PRIMARY KEY, questions INTEGER NOT NULL)"
     )
+    db.execute("CREATE TABLE IF NOT EXISTS alert_state (key TEXT PRIMARY KEY, value TEXT)")
 
 
 # --- routes ----------------------------------------------------------------------------------
@@ -270,7 +282,7 @@ def subscribe(db: sqlite_utils.Database, chat_id: int, routes: Iterable[str] | N
     if chosen is not None and not chosen:
         raise ValueError("choose at least one route (or None for all routes)")
     stamp = _now_iso(now)
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "INSERT INTO subscriptions (chat_id, routes, active, created_at, updated_at, reason) "
             "VALUES (?, ?, 1, ?, ?, NULL) ON CONFLICT(chat_id) DO UPDATE SET "
@@ -291,7 +303,7 @@ def unsubscribe(db: sqlite_utils.Database, chat_id: int, *, reason: str = "unsub
     """Stop all alerts for a chat; its pending notices are skipped. True if it was subscribed."""
     ensure_alerts_shape(db)
     stamp = _now_iso(now)
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.execute(
             "UPDATE subscriptions SET active = 0, reason = ?, updated_at = ? "
             "WHERE chat_id = ? AND active = 1",
@@ -652,14 +664,18 @@ def render_digest(
     footer = texts.message(footer_key)
     numbering = len(texts.message("part_number", index=99, total=99))
     more = len(texts.message("more_changes", count=99999))
-    budget = limit - len(title) - numbering - len(footer) - more - 8
+    # Fixed reserves (unless the wording outgrows them), so a digest and the /changes pages of
+    # the same routes break at the same lines: "Show all changes" opens page N+1 exactly where
+    # the digest stopped.
+    budget = (limit - max(len(title), TITLE_RESERVE) - numbering - max(len(footer), FOOTER_RESERVE)
+              - max(more, MORE_RESERVE) - 8)
     if budget < 200:
         raise ValueError("limit too small for a digest")
 
     # Pack: each part is a list of text blocks joined by newlines.
     parts: list[list[str]] = [[header]]
     line_counts: list[int] = [0]
-    sizes = [len(header)]
+    sizes = [max(len(header), HEADER_RESERVE)]
     for section in digest.sections:
         name = escape(section.route_name or texts.message("other_route"))
         heading = texts.message("route_heading", route=name)
@@ -763,7 +779,8 @@ def enqueue_digests(db: sqlite_utils.Database, report: Any, *, context: MapConte
     for subscription in active_subscriptions(db):
         groups.setdefault(subscription.key, []).append(subscription)
     inserted = 0
-    with db.atomic():
+    with write_transaction(db):
+        _advance_digests_through(db, changes.to_version)
         for routes_key, members in groups.items():
             digest = notices_for(members[0], changes, context)
             if digest is None:
@@ -778,12 +795,63 @@ def enqueue_digests(db: sqlite_utils.Database, report: Any, *, context: MapConte
     return inserted
 
 
-def create_broadcast(db: sqlite_utils.Database, admin_id: int | None, text: str,
+DIGESTS_THROUGH = "digests_through"
+
+
+def digests_through(db: sqlite_utils.Database) -> int | None:
+    """The newest map version whose digests were queued (None before the first check)."""
+    row = db.execute("SELECT value FROM alert_state WHERE key = ?", [DIGESTS_THROUGH]).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def _advance_digests_through(db: sqlite_utils.Database, version: int) -> None:
+    db.execute(
+        "INSERT INTO alert_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+        "value = CASE WHEN CAST(alert_state.value AS INTEGER) >= CAST(excluded.value AS INTEGER) "
+        "THEN alert_state.value ELSE excluded.value END",
+        [DIGESTS_THROUGH, str(version)],
+    )
+
+
+def catch_up_digests(db: sqlite_utils.Database, *, texts: AlertTexts | None = None,
+                     timezone: str = "Europe/London", now: dt.datetime | None = None) -> int:
+    """Queue digests for map versions stored since the last check; returns rows queued.
+
+    The bot's refresh job queues digests through its hook at once; this catches the rest: a
+    version stored by ``careers-bot refresh`` in another process, or by a bot that crashed
+    before its hook ran. The very first check only records the newest version, so deploying
+    alerts never sends a digest of an old refresh. Idempotent, like :func:`enqueue_digests`.
+    """
+    ensure_alerts_shape(db)
+    if not db["map_versions"].exists():
+        return 0
+    latest = db.execute("SELECT max(version) FROM map_versions").fetchone()[0]
+    if latest is None:
+        return 0
+    marker = digests_through(db)
+    if marker is None:
+        _advance_digests_through(db, latest)
+        return 0
+    if latest <= marker:
+        return 0
+    queued = 0
+    versions = db.execute("SELECT version, source FROM map_versions WHERE version > ? AND "
+                          "added + removed + changed > 0 ORDER BY version", [marker]).fetchall()
+    for version, source in versions:
+        changes = changes_for_version(db, version)
+        if changes is not None:
+            report = SimpleNamespace(changes=changes, titles={}, source=source)
+            queued += enqueue_digests(db, report, texts=texts, timezone=timezone, now=now)
+    _advance_digests_through(db, latest)
+    return queued
+
+
+def create_broadcast(db: sqlite_utils.Database, chat_id: int | None, text: str,
                      *, now: dt.datetime | None = None) -> int:
     """Keep an admin's broadcast text until it is confirmed; returns its id."""
     ensure_alerts_shape(db)
-    cursor = db.execute("INSERT INTO broadcasts (admin_id, text, created_at) VALUES (?, ?, ?)",
-                        [admin_id, text, _now_iso(now)])
+    cursor = db.execute("INSERT INTO broadcasts (chat_id, text, created_at) VALUES (?, ?, ?)",
+                        [chat_id, text, _now_iso(now)])
     return int(cursor.lastrowid or 0)
 
 
@@ -793,7 +861,7 @@ def enqueue_broadcast(db: sqlite_utils.Database, broadcast_id: int, parts: Seque
     ensure_alerts_shape(db)
     key = f"broadcast:{broadcast_id}"
     stamp = _now_iso(now)
-    with db.atomic():
+    with write_transaction(db):
         body_id = _store_body(db, key, key, parts, (), stamp)
         chats = [s.chat_id for s in active_subscriptions(db)]
         inserted = _enqueue_rows(db, [(c, key, "broadcast", body_id) for c in chats], stamp)
@@ -814,7 +882,7 @@ def in_send_window(now: dt.datetime, start: dt.time, end: dt.time, tz: str | Zon
     if start == end:
         return True
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    moment = now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+    moment = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
     local = moment.astimezone(zone).time().replace(tzinfo=None)
     start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
     if start < end:
@@ -946,8 +1014,7 @@ def acquire_lease(db: sqlite_utils.Database, holder: str, ttl_s: float, now: flo
     over at once, so a restart resumes without waiting for the lease to expire.
     """
     host, pid = socket.gethostname(), os.getpid()
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         row = db.execute("SELECT holder, host, pid, expires_at FROM outbox_lease WHERE name = ?",
                          [OUTBOX_LEASE]).fetchone()
         free = (row is None or row[0] == holder or row[3] < now
@@ -955,10 +1022,6 @@ def acquire_lease(db: sqlite_utils.Database, holder: str, ttl_s: float, now: flo
         if free:
             db.execute("INSERT OR REPLACE INTO outbox_lease (name, holder, host, pid, expires_at) "
                        "VALUES (?, ?, ?, ?, ?)", [OUTBOX_LEASE, holder, host, pid, now + ttl_s])
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
     return free
 
 
@@ -978,7 +1041,7 @@ def release_lease(db: sqlite_utils.Database, holder: str) -> None:
 def count_question(db: sqlite_utils.Database, *, now: dt.datetime | None = None,
                    timezone: str = "Europe/London") -> None:
     """Add one to today's question count (no chat id, no text)."""
-    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(ZoneInfo(timezone))
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
     db.execute("INSERT INTO question_counts (day, questions) VALUES (?, 1) "
                "ON CONFLICT(day) DO UPDATE SET questions = questions + 1", [moment.date().isoformat()])
 
@@ -1001,8 +1064,8 @@ def stats(db: sqlite_utils.Database, *, now: dt.datetime | None = None,
     """What ``/stats`` shows: students, today's questions, subscribers per route, refresh, outbox."""
     ensure_alerts_shape(db)
     zone = ZoneInfo(timezone)
-    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
-    midnight = dt.datetime.combine(local.date(), dt.time(0), zone).astimezone(dt.timezone.utc)
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(zone)
+    midnight = dt.datetime.combine(local.date(), dt.time(0), zone).astimezone(dt.UTC)
     students = db.execute("SELECT count(*) FROM users WHERE role IS NULL OR role != 'adviser'").fetchone()[0] \
         if db["users"].exists() else 0
     row = db.execute("SELECT questions FROM question_counts WHERE day = ?",
@@ -1081,3 +1144,30 @@ def find_route(routes: Sequence[RouteInfo], text: str) -> RouteInfo | None:
         if words and all(any(part.startswith(w) for part in name.split()) for w in words):
             return route
     return None
+
+
+def prune_alerts(db: sqlite_utils.Database, *, now: dt.datetime | None = None,
+                 keep_days: int = KEEP_OUTBOX_DAYS, inactive_days: int = 365) -> int:
+    """Delete what alerts no longer need; returns the number of rows deleted.
+
+    Finished outbox rows (sent, failed, skipped) older than ``keep_days``, bodies no row uses,
+    drafts never confirmed after a day, and subscriptions stopped or blocked ``inactive_days`` ago.
+    Pending rows are never touched.
+    """
+    ensure_alerts_shape(db)
+    moment = now or dt.datetime.now(dt.UTC)
+
+    def before(days: float) -> str:
+        return _now_iso(moment - dt.timedelta(days=days))
+
+    deleted = 0
+    with write_transaction(db):
+        for sql, args in (
+            ("DELETE FROM outbox WHERE state IN ('sent', 'failed', 'skipped') AND updated_at < ?",
+             [before(keep_days)]),
+            ("DELETE FROM outbox_bodies WHERE id NOT IN (SELECT body_id FROM outbox)", []),
+            ("DELETE FROM broadcasts WHERE queued_at IS NULL AND created_at < ?", [before(1)]),
+            ("DELETE FROM subscriptions WHERE active = 0 AND updated_at < ?", [before(inactive_days)]),
+        ):
+            deleted += db.execute(sql, args).rowcount
+    return deleted

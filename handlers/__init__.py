@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, chat, errors, flood, occupations, privacy
+from handlers import admin, alerts, chat, errors, flood, occupations, privacy
 
 
 def register_handlers(application: Application) -> None:
@@ -29,6 +29,8 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("about", occupations.about))
     application.add_handler(CommandHandler("reload", admin.reload))
     application.add_handler(CommandHandler("refresh", admin.refresh))
+    # Alerts add their commands and buttons here: before every catch-all below.
+    alerts.register_alert_handlers(application)
 
     application.add_handler(CallbackQueryHandler(chat.entry_button, pattern=r"^ans:[a-z0-9-]{1,60}$"))
     application.add_handler(CallbackQueryHandler(chat.none_of_these, pattern=r"^none$"))

@@ -23,7 +23,14 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.alerts import (
     AlertTexts,
@@ -34,6 +41,7 @@ from bot.alerts import (
     changes_for_version,
     current_routes,
     enqueue_digests,
+    ensure_alerts_shape,
     find_route,
     latest_changes,
     load_alert_texts,
@@ -79,9 +87,14 @@ def _routes_label(routes: frozenset[str] | None, all_routes: list[RouteInfo], te
     return escape(", ".join(names.get(rid, rid) for rid in ordered))
 
 
-def _window(services: Services) -> dict[str, str]:
+def _window(services: Services, texts: AlertTexts | None = None) -> dict[str, str]:
+    """``{"window": "between 08:00 and 20:00 UK time"}`` (or "at any time of day")."""
     s = services.settings
-    return {"start": s.send_window_start.strftime("%H:%M"), "end": s.send_window_end.strftime("%H:%M")}
+    texts = texts or load_alert_texts(s.knowledge_dir)
+    if s.send_window_start == s.send_window_end:
+        return {"window": texts.message("window_always")}
+    return {"window": texts.message("window_between", start=s.send_window_start.strftime("%H:%M"),
+                                    end=s.send_window_end.strftime("%H:%M"))}
 
 
 # --- /subscribe ------------------------------------------------------------------------------
@@ -154,7 +167,7 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         log.info("alerts: a chat subscribed to %s", subscription.key)
         await query.answer()
         text = texts.message("subscribed", routes=_routes_label(subscription.routes, routes, texts),
-                             **_window(services))
+                             **_window(services, texts))
         await _edit_or_send(update, context, text, None)
         return
     await query.answer()
@@ -375,6 +388,9 @@ def register_alert_handlers(application: Application) -> None:
     add(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
                        alerts_admin.count_question_handler), group=1)
     application.bot_data["on_map_changes"] = make_map_changes_hook(application)
+    services = application.bot_data.get("services")
+    if services is not None:
+        ensure_alerts_shape(services.db)
 
 
 __all__ = [

@@ -18,7 +18,6 @@ from bot.alerts import (
     AlertTexts,
     Subscription,
     active_subscriptions,
-    changes_for_version,
     count_question,
     create_broadcast,
     enqueue_broadcast,
@@ -119,7 +118,7 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     draft = create_broadcast(services.db, user.id if user else None, text)
     log.info("admin %s drafted broadcast %d for %d subscribers", user.id if user else None, draft, count)
     preview = broadcast_parts(text, texts)[0]
-    confirm = texts.message("broadcast_confirm", count=count, preview=preview, **_window(services))
+    confirm = texts.message("broadcast_confirm", count=count, preview=preview, **_window(services, texts))
     buttons = ((Button(texts.message("broadcast_send", count=count), f"bc:yes:{draft}"),
                 Button(texts.message("broadcast_cancel"), f"bc:no:{draft}")),)
     await send_reply(context.bot, chat_id, Reply("answer", confirm, buttons=buttons))
@@ -193,7 +192,6 @@ async def testnotice_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
             buttons = ((Button(texts.message("show_all"), data),),)
         await send_reply(context.bot, chat_id, Reply("answer", part, buttons=buttons))
     log.info("admin test notice sent for maps version %s", latest.to_version)
-    _ = changes_for_version  # re-exported for tests
 
 
 async def count_question_handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

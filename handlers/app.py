@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.services import Services, services_from
 from handlers import register_handlers
 from jobs.knowledge_reload import register_reload_job
+from jobs.outbox import register_outbox_job
 from jobs.retention import register_retention_job
 from jobs.safeguarding_report import register_safeguarding_report
 
@@ -27,6 +28,7 @@ async def post_init(application: Application) -> None:
     register_reload_job(application)
     register_retention_job(application)
     register_safeguarding_report(application)
+    register_outbox_job(application)
     for register in services.extras.get("job_registrars", ()):
         register(application)
 

@@ -66,6 +66,7 @@ from telegram.request import HTTPXRequest
 from bot.alerts import (
     OutboxItem,
     acquire_lease,
+    catch_up_digests,
     claim,
     deactivate,
     due_items,
@@ -73,9 +74,11 @@ from bot.alerts import (
     has_due,
     in_send_window,
     is_subscribed,
+    load_alert_texts,
     mark_failed,
     mark_skipped,
     part_sent,
+    prune_alerts,
     recover_in_flight,
     release,
     release_lease,
@@ -98,6 +101,7 @@ INLINE_WAIT_MAX_S = 30.0
 LEASE_TTL_S = 60.0
 HEARTBEAT_S = 10.0
 MAX_SLEEP_S = 0.5
+PRUNE_EVERY_S = 3600.0
 MIN_RATE = 1.0
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -190,7 +194,7 @@ async def deliver_pending(
     ensure_alerts_shape(db)
     started = clock()
     report = DeliveryReport()
-    moment = now or dt.datetime.now(dt.timezone.utc)
+    moment = now or dt.datetime.now(dt.UTC)
     window = (settings.send_window_start, settings.send_window_end, settings.timezone)
     if not in_send_window(moment, *window):
         report.window_closed = True
@@ -240,7 +244,7 @@ async def _deliver(
 
     def later(item: OutboxItem, delay: float, reason: str, *, attempt: bool = False) -> None:
         """Put a row back to pending; wait for it in this call if the wait is short."""
-        wake = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=delay)
+        wake = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
         release(db, item.id, reason=reason, not_before=wake, attempt=attempt)
         if attempt:
             item.attempts += 1
@@ -262,7 +266,7 @@ async def _deliver(
                 break
         if current - window_check >= 1.0:
             window_check = current
-            if not in_send_window(dt.datetime.now(dt.timezone.utc), *window):
+            if not in_send_window(dt.datetime.now(dt.UTC), *window):
                 report.window_closed = True
                 break
         ready_at, _, item = queue[0]
@@ -379,6 +383,7 @@ class OutboxRunner:
         self.task: asyncio.Task[Any] | None = None
         self.again = False
         self.last_report: DeliveryReport | None = None
+        self.pruned_at = -PRUNE_EVERY_S
 
     @property
     def running(self) -> bool:
@@ -433,13 +438,24 @@ def kick_outbox(bot_data: dict[str, Any]) -> bool:
 
 
 async def poll_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The repeating job: start the runner when something is due inside the sending window."""
+    """The repeating job: queue digests of versions stored elsewhere, start sending what is due."""
     runner: OutboxRunner | None = context.bot_data.get(RUNNER_KEY)
     services = context.bot_data.get("services")
-    if runner is None or services is None or runner.running:
+    if runner is None or services is None:
         return
     settings = services.settings
-    now = dt.datetime.now(dt.timezone.utc)
+    queued = catch_up_digests(services.db, texts=load_alert_texts(settings.knowledge_dir),
+                              timezone=settings.timezone)
+    if queued:
+        log.info("alerts: %d digest(s) queued for map versions stored outside the bot", queued)
+    if time.monotonic() - runner.pruned_at >= PRUNE_EVERY_S:
+        runner.pruned_at = time.monotonic()
+        pruned = prune_alerts(services.db, inactive_days=settings.inactive_user_retention_days)
+        if pruned:
+            log.info("alerts: pruned %d old outbox/subscription rows", pruned)
+    if runner.running:
+        return
+    now = dt.datetime.now(dt.UTC)
     if not in_send_window(now, settings.send_window_start, settings.send_window_end, settings.timezone):
         return
     if has_due(services.db, now=now):

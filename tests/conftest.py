@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,6 +15,9 @@ from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.local_api import LocalBotApi
 from bot.services import build_services
 from handlers.app import build_application, start_local, stop_local
+
+# As `careers-bot` does: PTB 22 then gives RetryAfter as a timedelta instead of warning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 REAL_KB = DEFAULT_KNOWLEDGE_DIR
 DATA = Path(__file__).parent / "data"

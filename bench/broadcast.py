@@ -1,0 +1,287 @@
+"""Alert broadcast: 10,000 digests through the local Bot API with a flood limit, students asking meanwhile.
+
+Run: ``.venv/bin/python bench/broadcast.py [--subscribers 10000] [--limit 300]``.
+
+Set-up (as deployed, Telegram being another machine): the local Bot API runs in this process with
+a global limit of ``--limit`` messages a second and one a second per chat (429 + retry_after
+beyond that); the bot runs in a subprocess, the real ``Application`` polling that API with the
+alerts outbox job, configured with ``global_rate_per_s = --share × --limit`` (the rest is headroom
+for students' answers, which share Telegram's budget).
+
+1. Baseline: students ask questions (``tests/data/dev.jsonl`` wording) with no broadcast.
+2. Broadcast: one refresh's digests are queued for every subscriber (every route changed, so each
+   of them gets exactly one), and the same students keep asking while the bot sends.
+
+Measured from the API's own records: achieved digest rate (first to last digest) against the
+allowed rate, 429 answers, subscribers without a digest (lost) or with more than one
+(duplicated), and each student question's answer latency (question queued → first reply
+recorded), p99 during the broadcast vs without it.
+
+Last line: ``broadcast: rate_ratio=<x> lost=<n> duplicated=<n> student_p99_ratio=<x>``.
+Targets: rate_ratio ≥ 0.95, lost = duplicated = 0, student_p99_ratio ≤ 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from bot.alerts import enqueue_digests, ensure_alerts_shape, outbox_counts
+from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
+from bot.local_api import LocalBotApi, SentMessage
+from bot.maps import load_bundled_map
+from bot.maps_diff import diff_maps
+from bot.maps_refresh import RefreshReport
+from bot.maps_store import ensure_maps_shape, save_version
+from bot.storage import open_db, write_transaction
+
+TOKEN = "123456:BENCH-TOKEN-NOT-REAL"
+DIGEST = "<b>Occupational maps update</b>"
+FIRST_SUBSCRIBER = 1_000_000
+FIRST_STUDENT = 5_000_000
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+# --- the bot subprocess ----------------------------------------------------------------------
+
+
+async def bot_worker(db_path: str, base_url: str, rate: float) -> None:
+    """The real Application with alerts wired in, until SIGTERM."""
+    from bot.services import build_services
+    from handlers.alerts import register_alert_handlers, subscribe_command
+    from handlers.app import build_application
+    from jobs.outbox import register_outbox_job
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_path=Path(db_path),
+        knowledge_dir=DEFAULT_KNOWLEDGE_DIR,
+        reload_interval_s=0,
+        send_window_start=dt.time(0),
+        send_window_end=dt.time(0),
+        global_rate_per_s=rate,
+    )
+    services = build_services(settings)
+    application = build_application(settings, services, token=TOKEN, base_url=base_url)
+    if not any(getattr(h, "callback", None) is subscribe_command for h in application.handlers.get(0, [])):
+        before = list(application.handlers.get(0, []))
+        register_alert_handlers(application)
+        mine = [h for h in application.handlers[0] if h not in before]
+        application.handlers[0][:] = mine + before
+    register_outbox_job(application, interval=0.5, first=0.5)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=10)
+        print("ready", flush=True)
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+def prepare(db_path: Path, subscribers: int, rng: random.Random) -> RefreshReport:
+    """Map versions 1 and 2 (one occupation per route re-levelled) and the subscribers."""
+    db = open_db(db_path)
+    ensure_maps_shape(db)
+    ensure_alerts_shape(db)
+    base = load_bundled_map()
+    save_version(db, base, "bundled:bench")
+    occupations = dict(base)
+    picked: dict[str, str] = {}
+    for occupation in base.values():
+        if occupation.route_id and occupation.route_id not in picked:
+            picked[occupation.route_id] = occupation.id
+    for oid in picked.values():
+        occupations[oid] = replace(base[oid], level=base[oid].level % 7 + 1)
+    modified = type(base).of(occupations.values(), base.routes, base.retrieved_at)
+    change = diff_maps(base, modified)
+    version = save_version(db, modified, "api:bench", changes=replace(change, from_version=1, to_version=2))
+    routes = sorted(picked)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    rows = []
+    for i in range(subscribers):
+        roll = rng.random()
+        if roll < 0.3:
+            choice = "all"
+        elif roll < 0.8:
+            choice = rng.choice(routes)
+        else:
+            choice = ",".join(sorted(rng.sample(routes, 2), key=int))
+        rows.append((FIRST_SUBSCRIBER + i, choice, now, now))
+    with write_transaction(db):
+        db.conn.executemany("INSERT INTO subscriptions (chat_id, routes, active, created_at, updated_at) "
+                            "VALUES (?, ?, 1, ?, ?)", rows)
+    db.close()
+    return RefreshReport("accepted", "bench", "api:bench", replace(change, from_version=1, to_version=version))
+
+
+def single_message_questions() -> list[str]:
+    """Student questions whose answer is one message (so a student never trips the per-chat limit)."""
+    from bot.answers import Responder
+    from bot.knowledge import load_knowledge
+    from bot.occupation_replies import bundled_occupation_index
+
+    responder = Responder(load_knowledge(DEFAULT_KNOWLEDGE_DIR), occupations=bundled_occupation_index())
+    questions = [json.loads(line)["q"] for line in (ROOT / "tests/data/dev.jsonl").read_text().splitlines()
+                 if line.strip()]
+    return [q for q in questions if len(responder.reply(q).messages) == 1 and len(q) > 3]
+
+
+class Students:
+    """Students asking questions at a steady rate; latency = queued → first reply recorded."""
+
+    def __init__(self, api: LocalBotApi, questions: list[str], count: int, per_student_s: float,
+                 rng: random.Random) -> None:
+        self.api, self.questions, self.rng = api, questions, rng
+        self.chats = [FIRST_STUDENT + i for i in range(count)]
+        self.interval = per_student_s / count
+        self.waiting: dict[int, float] = {}
+        self.latencies: list[float] = []
+        self.unanswered = 0
+        api.on_sent(self._on_sent)
+
+    def _on_sent(self, message: SentMessage) -> None:
+        asked = self.waiting.pop(message.chat_id, None) if message.chat_id else None
+        if asked is not None:
+            self.latencies.append(message.at - asked)
+
+    async def ask_until(self, done: asyncio.Event | None, seconds: float | None) -> list[float]:
+        self.latencies = []
+        started = time.monotonic()
+        index = 0
+        while True:
+            if done is not None and done.is_set():
+                break
+            if seconds is not None and time.monotonic() - started >= seconds:
+                break
+            chat = self.chats[index % len(self.chats)]
+            index += 1
+            if chat in self.waiting:  # still unanswered: count it and move on
+                self.unanswered += 1
+            self.waiting[chat] = time.monotonic()
+            self.api.push_text(chat, self.rng.choice(self.questions))
+            await asyncio.sleep(self.interval)
+        deadline = time.monotonic() + 5
+        while self.waiting and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return list(self.latencies)
+
+
+async def bench(args: argparse.Namespace) -> None:
+    rng = random.Random(7)
+    rate = args.share * args.limit
+    questions = single_message_questions()
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "bench.db"
+        report = prepare(db_path, args.subscribers, rng)
+        async with LocalBotApi() as api:
+            api.set_rate_limits(global_per_s=args.limit, per_chat_per_s=1)
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--bot-worker", str(db_path), api.base_url, str(rate),
+                stdout=asyncio.subprocess.PIPE, env={**os.environ, "PTB_TIMEDELTA": "true"},
+            )
+            assert worker.stdout is not None
+            line = await asyncio.wait_for(worker.stdout.readline(), timeout=60)
+            assert line.strip() == b"ready", line
+            students = Students(api, questions, args.students, args.student_interval, rng)
+            await students.ask_until(None, 3.0)  # warm-up (imports, caches, first connections)
+
+            quiet = await students.ask_until(None, args.baseline_s)
+            limited_before = api.rate_limited
+
+            digests: list[SentMessage] = []
+            done = asyncio.Event()
+
+            def on_digest(message: SentMessage) -> None:
+                if message.method == "sendMessage" and (message.text or "").startswith(DIGEST):
+                    digests.append(message)
+                    if len(digests) >= expected:
+                        done.set()
+
+            api.on_sent(on_digest)
+            db = open_db(db_path)
+            expected = enqueue_digests(db, report)
+            queued_at = time.monotonic()
+            during_task = asyncio.create_task(students.ask_until(done, None))
+            timeout = expected / rate * 2 + 60
+            try:
+                await asyncio.wait_for(done.wait(), timeout)
+            except TimeoutError:
+                print(f"timed out after {timeout:.0f}s with {len(digests)} of {expected} digests")
+            during = await during_task
+            await asyncio.sleep(2.0)  # anything late (a duplicate) would show up now
+            worker.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(worker.wait(), 30)
+            counts = outbox_counts(db)
+            db.close()
+
+    per_chat = Counter(m.chat_id for m in digests)
+    wanted = set(range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + args.subscribers))
+    lost = len(wanted - set(per_chat))
+    duplicated = sum(n - 1 for n in per_chat.values())
+    first, last = digests[0].at, digests[-1].at
+    achieved = (len(digests) - 1) / (last - first) if last > first else float("nan")
+    ratio = achieved / args.limit
+    quiet_ms = [x * 1000 for x in quiet]
+    during_ms = [x * 1000 for x in during]
+    p99_ratio = p(during_ms, 0.99) / p(quiet_ms, 0.99)
+    print(f"subscribers={args.subscribers} api_limit={args.limit}/s (+1/s per chat) "
+          f"bot_rate={rate:g}/s students={args.students}")
+    print(f"queued {expected} digests; first after {first - queued_at:.2f}s; "
+          f"{len(digests)} sent in {last - first:.1f}s = {achieved:.1f} msg/s "
+          f"({ratio:.1%} of the allowed {args.limit}/s)")
+    print(f"429 answers: {api.rate_limited - limited_before} during the broadcast "
+          f"({api.rate_limited} in total); outbox: {counts}")
+    print(f"lost={lost} duplicated={duplicated}")
+    print(f"students without broadcast: n={len(quiet_ms)} p50={p(quiet_ms, 0.5):.1f}ms "
+          f"p99={p(quiet_ms, 0.99):.1f}ms max={max(quiet_ms):.1f}ms")
+    print(f"students during broadcast:  n={len(during_ms)} p50={p(during_ms, 0.5):.1f}ms "
+          f"p99={p(during_ms, 0.99):.1f}ms max={max(during_ms):.1f}ms "
+          f"(mean {statistics.mean(during_ms):.1f}ms); unanswered: {students.unanswered}")
+    print(f"broadcast: rate_ratio={ratio:.3f} lost={lost} duplicated={duplicated} "
+          f"student_p99_ratio={p99_ratio:.2f}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--bot-worker":
+        asyncio.run(bot_worker(sys.argv[2], sys.argv[3], float(sys.argv[4])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--limit", type=float, default=300.0, help="the API's global limit, msg/s")
+    parser.add_argument("--share", type=float, default=0.97,
+                        help="bot global_rate_per_s as a share of --limit (headroom for answers)")
+    parser.add_argument("--students", type=int, default=24)
+    parser.add_argument("--student-interval", type=float, default=6.0,
+                        help="seconds between two questions of the same student")
+    parser.add_argument("--baseline-s", type=float, default=15.0)
+    asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
