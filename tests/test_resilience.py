@@ -132,3 +132,21 @@ def test_sigterm_stops_the_bot_gracefully(tmp_path: Path) -> None:
     assert code == 0, output
     assert "Application.stop() complete" in output
     assert "Traceback" not in output
+
+
+async def test_oversized_or_malformed_button_data_has_expired(bot: Application, local_api: LocalBotApi) -> None:
+    for data in ("x" * 100, "occ:../../etc", "route:1:99:999", "ans:", "sub:\u202e"):
+        local_api.push_callback(CHAT, data)
+    replies = await local_api.wait_for_messages(CHAT, 5)
+    assert all("That button has expired" in r.text for r in replies)
+
+
+async def test_emoji_only_and_control_characters_get_a_friendly_prompt(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    local_api.push_text(CHAT, "🙂🙂🙂")
+    local_api.push_text(CHAT + 2, "\x01\x02 <b>&</b>")
+    [emoji] = await local_api.wait_for_messages(CHAT, 1)
+    [control] = await local_api.wait_for_messages(CHAT + 2, 1)
+    assert emoji.text.startswith("Please type a question in words")
+    assert "Last reviewed" not in control.text
