@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -76,6 +77,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         application.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
             webhook_url=settings.webhook_url,
             secret_token=secret,
         )

@@ -69,6 +69,8 @@ class LocalBotApi:
         self.sent: list[SentMessage] = []
         self.calls: list[str] = []
         self.commands: list[dict[str, Any]] = []
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
         self.rate_limited = 0
         self.slow_s = 30.0  # how long a "slow" fault stalls before answering
         self.blocked_chats: set[int] = set()
@@ -378,6 +380,12 @@ class LocalBotApi:
         return self._ok(True)
 
     async def _m_deletewebhook(self, params: dict[str, Any]) -> web.Response:
+        self.webhook_url = None
+        return self._ok(True)
+
+    async def _m_setwebhook(self, params: dict[str, Any]) -> web.Response:
+        self.webhook_url = params.get("url")
+        self.webhook_secret = params.get("secret_token")
         return self._ok(True)
 
     async def _m_sendchataction(self, params: dict[str, Any]) -> web.Response:

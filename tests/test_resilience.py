@@ -150,3 +150,63 @@ async def test_emoji_only_and_control_characters_get_a_friendly_prompt(
     [control] = await local_api.wait_for_messages(CHAT + 2, 1)
     assert emoji.text.startswith("Please type a question in words")
     assert "Last reviewed" not in control.text
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_webhook_mode_registers_its_url_and_answers_posted_updates(tmp_path: Path) -> None:
+    import asyncio
+    import json
+
+    import httpx
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+
+    async def run() -> tuple[int, str, str | None]:
+        async with LocalBotApi() as api:
+            env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
+                   "CAREERS_BOT_TELEGRAM_BASE_URL": api.base_url,
+                   "CAREERS_BOT_DATABASE_PATH": str(tmp_path / "bot.db"),
+                   "CAREERS_BOT_KNOWLEDGE_DIR": str(REAL_KB),
+                   "CAREERS_BOT_WEBHOOK_LISTEN": "127.0.0.1",
+                   "CAREERS_BOT_WEBHOOK_PORT": str(port),
+                   "CAREERS_BOT_WEBHOOK_URL": url,
+                   "CAREERS_BOT_WEBHOOK_SECRET": "s3cret-hook"}
+            with subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--webhook"], cwd=tmp_path,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True) as process:
+                try:
+                    await api.wait_for(lambda: api.webhook_url == url, timeout=30)
+                    update = {"update_id": 1, "message": {
+                        "message_id": 1, "date": 0, "text": "apprentice pay",
+                        "chat": {"id": CHAT, "type": "private"},
+                        "from": {"id": CHAT, "is_bot": False, "first_name": "S"}}}
+                    async with httpx.AsyncClient() as client:
+                        for _ in range(50):
+                            try:
+                                await client.post(url, content=json.dumps(update), headers={
+                                    "X-Telegram-Bot-Api-Secret-Token": "s3cret-hook",
+                                    "Content-Type": "application/json"})
+                                break
+                            except httpx.TransportError:
+                                await asyncio.sleep(0.2)
+                    await api.wait_for_messages(CHAT, 1, timeout=15)
+                    process.send_signal(signal.SIGTERM)
+                    output, _ = await asyncio.to_thread(process.communicate, timeout=20)
+                finally:
+                    if process.poll() is None:
+                        process.kill()
+                        process.communicate()
+                return process.returncode, output, api.webhook_secret
+
+    code, output, secret = asyncio.run(run())
+    assert code == 0, output
+    assert secret == "s3cret-hook"
+    assert "Traceback" not in output
