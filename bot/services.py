@@ -35,22 +35,11 @@ class Services:
     def kb(self) -> KnowledgeBase:
         return self.responder.kb
 
-    def make_responder(self, kb: KnowledgeBase, occupations: Any = None) -> Responder:
-        s = self.settings
-        return Responder(
-            kb,
-            threshold=s.match_threshold,
-            margin=s.ambiguity_margin,
-            max_chars=s.max_question_chars,
-            occupations=occupations,
-            occupation_threshold=s.occupation_threshold,
-        )
-
     def reload_knowledge(self) -> KnowledgeBase:
         """Load ``knowledge/`` again; on a broken edit raise and keep serving the old copy."""
         fingerprint = knowledge_fingerprint(self.settings.knowledge_dir)
         kb = load_knowledge(self.settings.knowledge_dir)
-        self.responder = self.make_responder(kb, self.responder.occupations)
+        self.responder = make_responder(self.settings, kb, self.responder.occupations)
         self.fingerprint = fingerprint
         log.info("knowledge reloaded: %d entries, %d questions", len(kb), kb.question_count)
         return kb
@@ -61,7 +50,19 @@ class Services:
 
     def set_occupations(self, occupations: Any) -> None:
         """Swap in a new occupational maps index (after a refresh)."""
-        self.responder = self.make_responder(self.responder.kb, occupations)
+        self.responder = make_responder(self.settings, self.responder.kb, occupations)
+
+
+def make_responder(settings: Settings, kb: KnowledgeBase, occupations: Any = None) -> Responder:
+    """A responder with the configured thresholds."""
+    return Responder(
+        kb,
+        threshold=settings.match_threshold,
+        margin=settings.ambiguity_margin,
+        max_chars=settings.max_question_chars,
+        occupations=occupations,
+        occupation_threshold=settings.occupation_threshold,
+    )
 
 
 def build_services(settings: Settings, *, with_maps: bool = True) -> Services:
@@ -69,14 +70,12 @@ def build_services(settings: Settings, *, with_maps: bool = True) -> Services:
     db = open_db(settings.database_path)
     fingerprint = knowledge_fingerprint(settings.knowledge_dir)
     kb = load_knowledge(settings.knowledge_dir)
-    services = Services(settings, db, Responder(kb), fingerprint)
     occupations = None
     if with_maps:
         from bot.occupation_replies import current_occupation_index
 
         occupations = current_occupation_index(db)
-    services.responder = services.make_responder(kb, occupations)
-    return services
+    return Services(settings, db, make_responder(settings, kb, occupations), fingerprint)
 
 
 def services_from(bot_data: dict[str, Any]) -> Services:
