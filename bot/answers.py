@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from bot.knowledge import Entry, KnowledgeBase
@@ -17,6 +17,9 @@ from bot.matching import Match, Matcher
 from bot.render import escape, markdown_to_html, split_message
 from bot.safeguarding import SafeguardingDetector
 from bot.text import Normaliser
+
+if TYPE_CHECKING:
+    from bot.occupations import OccupationIndex
 
 ReplyKind = Literal["answer", "clarify", "fallback", "safeguarding", "occupation"]
 CALLBACK_LIMIT = 64
@@ -79,7 +82,7 @@ class Responder:
         threshold: float = 58.0,
         margin: float = 6.0,
         max_chars: int = 500,
-        occupations: Any = None,
+        occupations: OccupationIndex | None = None,
         occupation_threshold: float = 60.0,
     ) -> None:
         self.kb = kb

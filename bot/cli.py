@@ -64,7 +64,8 @@ def _services(settings: Settings):
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """Run the bot against Telegram: long polling, or a webhook with --webhook."""
     token = settings.require_token()
-    if args.webhook and not settings.webhook_url:
+    webhook_url = settings.webhook_url or ""
+    if args.webhook and not webhook_url:
         raise ConfigError("CAREERS_BOT_WEBHOOK_URL is not set: --webhook needs the public HTTPS URL")
     from handlers.app import build_application
     from jobs.refresh import register_refresh_job
@@ -77,8 +78,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         application.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
+            url_path=urlparse(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
             secret_token=secret,
         )
     else:

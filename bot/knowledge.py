@@ -156,6 +156,7 @@ def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
         problems.append(Problem(path, "the answer body is empty"))
     if problems:
         return None, problems
+    assert isinstance(entry_id, str) and isinstance(title, str) and isinstance(reviewed, dt.date)
     return (
         Entry(
             id=entry_id,

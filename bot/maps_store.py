@@ -51,7 +51,7 @@ def _iso(moment: dt.datetime) -> str:
 
 def ensure_maps_shape(db: sqlite_utils.Database) -> None:
     """Create the maps tables and indexes if missing; existing rows are left alone."""
-    db["map_versions"].create(
+    db.table("map_versions").create(
         {
             "version": int,
             "fetched_at": str,
@@ -69,8 +69,8 @@ def ensure_maps_shape(db: sqlite_utils.Database) -> None:
         pk="version",
         if_not_exists=True,
     )
-    db["map_versions"].create_index(["content_hash"], if_not_exists=True)
-    db["map_occupations"].create(
+    db.table("map_versions").create_index(["content_hash"], if_not_exists=True)
+    db.table("map_occupations").create(
         {
             "version": int,
             "id": str,
@@ -84,14 +84,14 @@ def ensure_maps_shape(db: sqlite_utils.Database) -> None:
         foreign_keys=[("version", "map_versions", "version")],
         if_not_exists=True,
     )
-    db["map_occupations"].create_index(["id"], if_not_exists=True)
-    db["map_state"].create(
+    db.table("map_occupations").create_index(["id"], if_not_exists=True)
+    db.table("map_state").create(
         {"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True
     )
-    db["map_missing"].create(
+    db.table("map_missing").create(
         {"id": str, "since_version": int, "since_at": str}, pk="id", if_not_exists=True
     )
-    db["map_lease"].create(
+    db.table("map_lease").create(
         {"name": str, "holder": str, "expires_at": float}, pk="name", if_not_exists=True
     )
 
@@ -130,13 +130,13 @@ def _version_of(row: Mapping[str, Any]) -> MapVersion:
 
 def latest_version(db: sqlite_utils.Database) -> MapVersion | None:
     """The newest stored version, or None on an empty database."""
-    rows = list(db["map_versions"].rows_where(order_by="version desc", limit=1))
+    rows = list(db.table("map_versions").rows_where(order_by="version desc", limit=1))
     return _version_of(rows[0]) if rows else None
 
 
 def list_versions(db: sqlite_utils.Database) -> list[MapVersion]:
     """Every stored version, oldest first."""
-    return [_version_of(r) for r in db["map_versions"].rows_where(order_by="version")]
+    return [_version_of(r) for r in db.table("map_versions").rows_where(order_by="version")]
 
 
 def save_version(
@@ -163,7 +163,7 @@ def save_version(
         if latest is not None and latest.content_hash == content_hash:
             return None
         changes = changes or ChangeList()
-        db["map_versions"].insert(
+        db.table("map_versions").insert(
             {
                 "version": next_version,
                 "fetched_at": _iso(now),
@@ -181,7 +181,7 @@ def save_version(
                 ),
             }
         )
-        db["map_occupations"].insert_all(
+        db.table("map_occupations").insert_all(
             (
                 {
                     "version": next_version,
@@ -201,21 +201,21 @@ def save_version(
 
 def load_version(db: sqlite_utils.Database, version_id: int) -> OccupationMap:
     """The map exactly as stored for ``version_id`` (KeyError if there is no such version)."""
-    rows = list(db["map_versions"].rows_where("version = ?", [version_id]))
+    rows = list(db.table("map_versions").rows_where("version = ?", [version_id]))
     if not rows:
         raise KeyError(f"no occupational map version {version_id}")
     meta = rows[0]
     routes = [Route(**r) for r in json.loads(meta["routes_json"] or "[]")]
     occupations = [
         Occupation.from_dict(json.loads(row["json"]))
-        for row in db["map_occupations"].rows_where("version = ?", [version_id], select="json")
+        for row in db.table("map_occupations").rows_where("version = ?", [version_id], select="json")
     ]
     return OccupationMap.of(occupations, routes, meta["retrieved_at"])
 
 
 def version_changes(db: sqlite_utils.Database, version_id: int) -> ChangeList:
     """The change list stored with a version (what changed since the version before it)."""
-    rows = list(db["map_versions"].rows_where("version = ?", [version_id], select="changes_json"))
+    rows = list(db.table("map_versions").rows_where("version = ?", [version_id], select="changes_json"))
     if not rows:
         raise KeyError(f"no occupational map version {version_id}")
     return ChangeList.from_json(json.loads(rows[0]["changes_json"] or "{}"))
@@ -256,7 +256,7 @@ def current_map(db: sqlite_utils.Database, maps_dir: Path = BUNDLED_DIR) -> Occu
 
 def get_state(db: sqlite_utils.Database, key: str) -> str | None:
     """One ``map_state`` value, or None if never set."""
-    rows = list(db["map_state"].rows_where("key = ?", [key], select="value"))
+    rows = list(db.table("map_state").rows_where("key = ?", [key], select="value"))
     return rows[0]["value"] if rows else None
 
 
@@ -266,7 +266,7 @@ def set_state(
     """Set several ``map_state`` values together."""
     stamp = _iso(now or utcnow())
     with write_transaction(db):
-        db["map_state"].upsert_all(
+        db.table("map_state").upsert_all(
             [{"key": k, "value": v, "updated_at": stamp} for k, v in values.items()], pk="key"
         )
 
@@ -279,17 +279,17 @@ def state_time(db: sqlite_utils.Database, key: str) -> dt.datetime | None:
 
 def missing_ids(db: sqlite_utils.Database) -> frozenset[str]:
     """Occupations absent from the latest accepted pull (candidates for removal next time)."""
-    return frozenset(row["id"] for row in db["map_missing"].rows)
+    return frozenset(row["id"] for row in db.table("map_missing").rows)
 
 
 def _replace_missing(
     db: sqlite_utils.Database, ids: Collection[str], version: int, now: dt.datetime
 ) -> None:
     keep = set(ids)
-    previous = {row["id"]: row for row in db["map_missing"].rows}
+    previous = {row["id"]: row for row in db.table("map_missing").rows}
     for gone in previous.keys() - keep:
-        db["map_missing"].delete(gone)
-    db["map_missing"].insert_all(
+        db.table("map_missing").delete(gone)
+    db.table("map_missing").insert_all(
         [
             {"id": i, "since_version": version, "since_at": _iso(now)}
             for i in sorted(keep - previous.keys())
@@ -311,10 +311,10 @@ def acquire_lease(
             "WHERE map_lease.expires_at < ? OR map_lease.holder = excluded.holder",
             [LEASE_NAME, holder, stamp + ttl_s, stamp],
         )
-    return db["map_lease"].get(LEASE_NAME)["holder"] == holder
+    return db.table("map_lease").get(LEASE_NAME)["holder"] == holder
 
 
 def release_lease(db: sqlite_utils.Database, holder: str) -> None:
     """Give the lease back (only if we still hold it)."""
     with write_transaction(db):
-        db["map_lease"].delete_where("name = ? AND holder = ?", [LEASE_NAME, holder])
+        db.table("map_lease").delete_where("name = ? AND holder = ?", [LEASE_NAME, holder])

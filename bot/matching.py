@@ -144,8 +144,8 @@ class Matcher:
                     body_sets[index].add(col)
         self._vocab_list = list(vocab)
         df = np.zeros(len(vocab))
-        for cols in (*entry_sets, *body_sets):
-            for col in cols:
+        for column_set in (*entry_sets, *body_sets):
+            for col in column_set:
                 df[col] += 1
         self._idf = np.log1p(n_entries / np.maximum(df, 1))
         for term in normaliser.key_terms:
@@ -162,8 +162,8 @@ class Matcher:
         entry_postings: list[list[int]] = [[] for _ in vocab]
         entry_weights: list[list[float]] = [[] for _ in vocab]
         for weight, sets in ((1.0, entry_sets), (BODY_WEIGHT, body_sets)):
-            for e, cols in enumerate(sets):
-                for col in cols:
+            for e, column_set in enumerate(sets):
+                for col in column_set:
                     entry_postings[col].append(e)
                     entry_weights[col].append(weight)
         self._entry_postings = [np.asarray(p, dtype=np.int64) for p in entry_postings]

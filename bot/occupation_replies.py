@@ -126,7 +126,8 @@ def prefers_occupation(match: Match, occupation_score: float, intent: bool) -> b
 
 def occupation_reply(responder: Responder, text: str, match: Match) -> Reply | None:
     """A card (or a short list) when the message is about a job; None leaves it to the KB."""
-    index: OccupationIndex = responder.occupations
+    index = responder.occupations
+    assert index is not None
     results = search_job(index, text, MAX_CHOICES + 1)
     if not results:
         return None
@@ -197,6 +198,7 @@ def related_occupations(index: OccupationIndex, occupation: Occupation) -> list[
 def related_reply(responder: Responder, occupation: Occupation) -> Reply:
     """Buttons for related occupations in the same route."""
     kb = responder.kb
+    assert responder.occupations is not None
     others = related_occupations(responder.occupations, occupation)
     rows = tuple((Button(_short_title(o), f"occ:{o.id}"),) for o in others)
     text = kb.message("occupation_related_heading", route=escape(occupation.route_name or ""))

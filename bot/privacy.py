@@ -39,11 +39,11 @@ def purge_expired(db: sqlite_utils.Database, *, now: dt.datetime, unanswered_day
     question_cutoff = (now - dt.timedelta(days=unanswered_days)).isoformat(timespec="seconds")
     user_cutoff = (now - dt.timedelta(days=inactive_days)).isoformat(timespec="seconds")
     with write_transaction(db):
-        old_questions = db["unanswered"].count_where("asked_at < ?", [question_cutoff])
-        db["unanswered"].delete_where("asked_at < ?", [question_cutoff])
+        old_questions = db.table("unanswered").count_where("asked_at < ?", [question_cutoff])
+        db.table("unanswered").delete_where("asked_at < ?", [question_cutoff])
         where = "last_seen < ?"
-        if db["subscriptions"].exists():
+        if db.table("subscriptions").exists():
             where += " AND chat_id NOT IN (SELECT chat_id FROM subscriptions WHERE active = 1)"
-        idle_users = db["users"].count_where(where, [user_cutoff])
-        db["users"].delete_where(where, [user_cutoff])
+        idle_users = db.table("users").count_where(where, [user_cutoff])
+        db.table("users").delete_where(where, [user_cutoff])
     return PurgeReport(old_questions, idle_users)

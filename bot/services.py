@@ -16,6 +16,7 @@ import sqlite_utils
 from bot.answers import Responder
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase, knowledge_fingerprint, load_knowledge
+from bot.occupations import OccupationIndex
 from bot.storage import open_db
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,13 @@ class Services:
         """Whether any file under ``knowledge/`` changed since the last (re)load."""
         return knowledge_fingerprint(self.settings.knowledge_dir) != self.fingerprint
 
-    def set_occupations(self, occupations: Any) -> None:
+    def set_occupations(self, occupations: OccupationIndex) -> None:
         """Swap in a new occupational maps index (after a refresh)."""
         self.responder = make_responder(self.settings, self.responder.kb, occupations)
 
 
-def make_responder(settings: Settings, kb: KnowledgeBase, occupations: Any = None) -> Responder:
+def make_responder(settings: Settings, kb: KnowledgeBase,
+                   occupations: OccupationIndex | None = None) -> Responder:
     """A responder with the configured thresholds."""
     return Responder(
         kb,

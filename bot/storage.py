@@ -58,25 +58,25 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
 
 def ensure_db_shape(db: sqlite_utils.Database) -> None:
     """Create every table the bot needs, leaving existing ones (and their rows) alone."""
-    db["users"].create(
+    db.table("users").create(
         {"chat_id": int, "first_seen": str, "last_seen": str, "role": str},
         pk="chat_id",
         if_not_exists=True,
     )
-    db["unanswered"].create(
+    db.table("unanswered").create(
         {"id": int, "text": str, "asked_at": str, "best_score": float},
         pk="id",
         if_not_exists=True,
     )
-    db["unanswered"].create_index(["asked_at"], if_not_exists=True)
-    db["safeguarding_counts"].create({"day": str, "count": int}, pk="day", if_not_exists=True)
+    db.table("unanswered").create_index(["asked_at"], if_not_exists=True)
+    db.table("safeguarding_counts").create({"day": str, "count": int}, pk="day", if_not_exists=True)
 
 
 def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -> None:
     """Record that a private chat used the bot (first and last seen); keeps an existing role."""
     now = utcnow()
     with write_transaction(db):
-        users = db["users"]
+        users = db.table("users")
         users.insert({"chat_id": chat_id, "first_seen": now, "last_seen": now, "role": role}, ignore=True)
         users.update(chat_id, {"last_seen": now})
 
@@ -84,12 +84,12 @@ def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -
 def log_unanswered(db: sqlite_utils.Database, text: str, best_score: float) -> None:
     """Keep a question the bot could not answer, with no chat id, for maintainers."""
     with write_transaction(db):
-        db["unanswered"].insert({"text": text, "asked_at": utcnow(), "best_score": best_score})
+        db.table("unanswered").insert({"text": text, "asked_at": utcnow(), "best_score": best_score})
 
 
 def unanswered_questions(db: sqlite_utils.Database) -> list[dict[str, object]]:
     """Every logged question, oldest first."""
-    return list(db["unanswered"].rows_where(order_by="asked_at"))
+    return list(db.table("unanswered").rows_where(order_by="asked_at"))
 
 
 def record_safeguarding_reply(db: sqlite_utils.Database, day: dt.date | None = None) -> None:
@@ -105,5 +105,5 @@ def record_safeguarding_reply(db: sqlite_utils.Database, day: dt.date | None = N
 
 def safeguarding_count(db: sqlite_utils.Database, day: dt.date) -> int:
     """How many safeguarding replies were shown on ``day`` (UTC)."""
-    rows = list(db["safeguarding_counts"].rows_where("day = ?", [day.isoformat()]))
+    rows = list(db.table("safeguarding_counts").rows_where("day = ?", [day.isoformat()]))
     return int(rows[0]["count"]) if rows else 0

@@ -18,7 +18,9 @@ SEARCH_RESULTS = 6
 
 
 def _index(services: Services) -> OccupationIndex:
-    return services.responder.occupations
+    index = services.responder.occupations
+    assert index is not None, "the bot always starts with an occupational map"
+    return index
 
 
 async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
@@ -88,12 +90,12 @@ async def route_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     by_level = index.route_occupations(route.id)
     if len(parts) == 2:
-        rows = tuple(
+        levels = tuple(
             (Button(f"{level_in_words(level)} ({len(items)})"[:60], f"route:{route.id}:{level}:0"),)
             for level, items in sorted(by_level.items())
         )
         await _send(update, context, Reply("occupation", kb.message(
-            "route_levels_heading", route=escape(route.name)), buttons=rows))
+            "route_levels_heading", route=escape(route.name)), buttons=levels))
         return
     try:
         level, page = int(parts[2]), int(parts[3])
@@ -107,7 +109,8 @@ async def route_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     chunk = items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
     rows: tuple[tuple[Button, ...], ...] = tuple(
-        (Button(o.title[:60], f"occ:{o.id}"),) for o in chunk)
+        (Button(o.title[:60], f"occ:{o.id}"),) for o in chunk
+    )
     nav = []
     if page > 0:
         nav.append(Button(kb.message("previous_page"), f"route:{route.id}:{level}:{page - 1}"))
