@@ -113,6 +113,9 @@ class Matcher:
                 words = normaliser.words(text)
                 self._exact.setdefault(" ".join(words), entry_id)
                 content = normaliser.content(words)
+                # Greetings are answered before ranking; inside a long phrasing ("hi so my
+                # provider sent me…") they are noise.
+                content = [t for t in content if t not in normaliser.greetings] or content
                 if not content:
                     continue
                 texts.append(" ".join(words))
