@@ -13,7 +13,9 @@ How a question is scored (all numbers 0-100):
    the question covers (which prefers the concise "t level" over "t level placement" for
    "t level"). Rare words ("bursary") weigh more than common ones ("apprenticeship"). Words the
    KB does not know count against a match, which is what lets the bot abstain on "where is the
-   nearest pizza place".
+   nearest pizza place". A phrasing that names a qualification (a ``key_terms`` word) the
+   question does not is scaled by :data:`KEY_MISMATCH`: "apprenticeship or uni" is not about
+   "a t level or an apprenticeship".
 4. An entry's score blends its best phrasing with how much of the question its phrasings cover
    between them (:data:`PHRASING_WEIGHT`), so a question that mixes two phrasings still lands;
    words found only in the answer's text count at :data:`BODY_WEIGHT`.
@@ -49,6 +51,7 @@ MIN_TYPO_LENGTH = 4
 QUERY_RECALL_WEIGHT = 0.65
 PHRASING_WEIGHT = 0.75
 BODY_WEIGHT = 0.5
+KEY_MISMATCH = 0.8
 FUZZ_WEIGHT = 0.15
 SHORTLIST = 8
 LEAD_ALLOWANCE = 20.0
@@ -157,6 +160,10 @@ class Matcher:
         self._unknown_weight = float(np.median(self._idf)) if len(vocab) else 1.0
 
         self._psum = np.array([self._idf[cols].sum() for cols in phrasing_cols])
+        key_columns = {vocab[t] for t in normaliser.key_terms if t in vocab}
+        self._is_key = np.zeros(len(vocab), dtype=bool)
+        self._is_key[list(key_columns)] = True
+        self._key_count = np.array([sum(c in key_columns for c in cols) for cols in phrasing_cols])
         postings: list[list[int]] = [[] for _ in vocab]
         for p, cols in enumerate(phrasing_cols):
             for col in cols:
@@ -243,6 +250,12 @@ class Matcher:
         acc = np.bincount(hit, weights=np.repeat(weights, [len(x) for x in lists]),
                           minlength=len(self._texts))
         dice = QUERY_RECALL_WEIGHT * acc / qsum + (1 - QUERY_RECALL_WEIGHT) * acc / self._psum
+        # A phrasing naming a qualification the question does not ("t level" for "apprenticeship
+        # or uni") is probably about something else.
+        key_lists = [lst for lst, c in zip(lists, cols) if self._is_key[c]]
+        shared_keys = (np.bincount(np.concatenate(key_lists), minlength=len(self._texts))
+                       if key_lists else np.zeros(len(self._texts)))
+        dice = np.where(self._key_count > shared_keys, dice * KEY_MISMATCH, dice)
         best_phrasing = np.maximum.reduceat(dice, self._entry_starts)
 
         elists = [self._entry_postings[c] for c in cols]
