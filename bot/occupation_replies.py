@@ -76,7 +76,7 @@ def has_job_intent(text: str) -> bool:
 
 
 _PUNCTUATION = re.compile(r"[,.;:!?()]")
-_ARTICLES = frozenset({"a", "an", "the", "some", "one"})
+_ARTICLES = frozenset({"a", "an", "the", "some", "one", "in", "at", "with", "for", "on", "as"})
 _BOUNDARY = re.compile(
     r"\b(?:but|and|n|or|without|thru|through|what|wat|how|any|so|cos|because|coz|if|"
     r"when|where|do|does|is|are|can|could|should|would|with an|via|instead)\b"
