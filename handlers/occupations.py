@@ -135,6 +135,6 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         version=version.version if version else "-",
         source=escape(version.source if version else "bundled snapshot"),
         count=len(_index(services)),
-        refreshed=escape(str(version.fetched_at)[:10] if version else "-"),
+        refreshed=escape(str(version.retrieved_at or version.fetched_at)[:10] if version else "-"),
     )
     await _send(update, context, Reply("answer", text))

@@ -26,6 +26,8 @@ REPLY_TIMEOUT_S = 10.0
 def format_for_terminal(message: SentMessage) -> str:
     """A bot message as plain text, with its buttons numbered."""
     text = html_to_plain(message.text or "")
+    if message.method == "editMessageReplyMarkup":
+        text = "(choices updated)"
     choices = [label for label, _ in message.buttons]
     if choices:
         text += "\n" + "\n".join(f"  [{i}] {label}" for i, label in enumerate(choices, 1))
