@@ -8,15 +8,17 @@ from hypothesis import strategies as st
 
 from bot.answers import Responder
 from bot.knowledge import load_knowledge
+from bot.occupation_replies import bundled_occupation_index
+from bot.render import escape, split_message
 from tests.conftest import REAL_KB
 from tests.test_render import tags_balanced
 
-EXAMPLES = 400
+EXAMPLES = 2000
 
 
 @pytest.fixture(scope="module")
 def responder() -> Responder:
-    return Responder(load_knowledge(REAL_KB))
+    return Responder(load_knowledge(REAL_KB), occupations=bundled_occupation_index())
 
 
 def assert_valid_for_telegram(html: str) -> None:
@@ -45,3 +47,13 @@ def test_any_message_gets_a_valid_reply_under_the_limit(responder: Responder, te
     for row in reply.buttons:
         for button in row:
             assert len(button.data.encode()) <= 64
+
+
+@settings(max_examples=300, deadline=None)
+@given(paragraphs=st.lists(st.tuples(st.sampled_from(["", "b", "i", "code"]), st.text(min_size=1, max_size=3000)),
+                           min_size=1, max_size=8))
+def test_long_html_splits_into_valid_messages_under_the_limit(paragraphs: list[tuple[str, str]]) -> None:
+    html = "\n\n".join(f"<{tag}>{escape(text)}</{tag}>" if tag else escape(text) for tag, text in paragraphs)
+    for part in split_message(html):
+        assert len(part) <= 4096
+        assert_valid_for_telegram(part)
