@@ -195,6 +195,12 @@ async def _edit_or_send(update: Update, context: ContextTypes.DEFAULT_TYPE, text
     await send_reply(context.bot, _chat_id(update), Reply("answer", text, buttons=buttons or ()))
 
 
+async def private_chat_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Alerts are set up in a private chat with the bot, never for a whole group."""
+    await send_reply(context.bot, _chat_id(update),
+                     Reply("answer", alert_texts(context).message("private_chat_only")))
+
+
 # --- /subscriptions and /unsubscribe ------------------------------------------------------------
 
 
@@ -374,9 +380,13 @@ def register_alert_handlers(application: Application) -> None:
     from handlers import alerts_admin
 
     add = application.add_handler
-    add(CommandHandler("subscribe", subscribe_command), group=0)
-    add(CommandHandler("subscriptions", subscriptions_command), group=0)
-    add(CommandHandler("unsubscribe", unsubscribe_command), group=0)
+    # Alerts belong to a person: in a group any member could press the buttons.
+    private = filters.ChatType.PRIVATE
+    add(CommandHandler("subscribe", subscribe_command, filters=private), group=0)
+    add(CommandHandler("subscriptions", subscriptions_command, filters=private), group=0)
+    add(CommandHandler("unsubscribe", unsubscribe_command, filters=private), group=0)
+    add(CommandHandler(["subscribe", "subscriptions", "unsubscribe"], private_chat_only,
+                       filters=~private), group=0)
     add(CommandHandler("changes", changes_command), group=0)
     add(CommandHandler("stats", alerts_admin.stats_command), group=0)
     add(CommandHandler("broadcast", alerts_admin.broadcast_command), group=0)

@@ -443,3 +443,12 @@ async def test_a_version_stored_by_the_cli_still_gets_its_digests(
     await local_api.wait_for(lambda: len(digests(local_api, EVERYTHING)) == 1, timeout=15)
     [digest] = digests(local_api, EVERYTHING)
     assert f"maps version {report.to_version}" in (digest.text or "")
+
+
+async def test_alerts_are_set_up_in_private_chats_only(bot: Application, local_api: LocalBotApi) -> None:
+    group = -100777
+    local_api.push_text(group, "/subscribe", chat_type="supergroup", user_id=77)
+    [reply] = await local_api.wait_for_messages(group, 1)
+    assert "private chat" in reply.text
+    assert not reply.buttons
+    assert bot.bot_data["services"].db.table("subscriptions").count == 0
