@@ -519,6 +519,14 @@ def _placements(changes: ChangeList, context: MapContext) -> list[tuple[str | No
                 facts.append(Fact.of("change_field", field=name, old=before, new=after))
         facts += _product_facts(change.products_added, "change_product_added")
         facts += _product_facts(change.products_removed, "change_product_removed")
+        for before, after in change.products_changed:
+            label = f"{after.code or after.title}"
+            if before.level != after.level:
+                facts.append(Fact.of("change_product_level", product=label, product_type=after.type,
+                                     old=before.level, new=after.level))
+            else:
+                facts.append(Fact.of("change_product_status", product=label, product_type=after.type,
+                                     old=before.status or "-", new=after.status or "-"))
         facts += _title_facts(change.job_titles_added, "change_job_titles_added")
         facts += _title_facts(change.job_titles_removed, "change_job_titles_removed")
         new_route = new.route_id if new else None
@@ -600,6 +608,9 @@ def render_fact(fact: Fact, texts: AlertTexts) -> str:
         if values.get("count", 1) > 1:
             text += texts.message("change_times", count=values["count"])
         return escape(text)
+    if fact.key in ("change_product_status", "change_product_level"):
+        kind = texts.product_label(values.pop("product_type"))
+        return escape(texts.message(fact.key, kind=kind, **{k: _value(v, texts) for k, v in values.items()}))
     if fact.key in ("change_job_titles_added", "change_job_titles_removed"):
         titles = list(values["titles"])
         shown = ", ".join(titles[:MAX_TITLES_LISTED])

@@ -55,12 +55,15 @@ class OccupationChange:
     products_removed: tuple[Product, ...] = ()
     job_titles_added: tuple[str, ...] = ()
     job_titles_removed: tuple[str, ...] = ()
+    # The same product (code and type) with a new status or level: (before, after).
+    products_changed: tuple[tuple[Product, Product], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(
             self.fields
             or self.products_added
             or self.products_removed
+            or self.products_changed
             or self.job_titles_added
             or self.job_titles_removed
         )
@@ -74,6 +77,11 @@ class OccupationChange:
         ):
             if products:
                 fields[name] = [_product_json(p) for p in products]
+        if self.products_changed:
+            fields["products_changed"] = [
+                {"old": _product_json(before), "new": _product_json(after)}
+                for before, after in self.products_changed
+            ]
         if self.job_titles_added:
             fields["job_titles_added"] = list(self.job_titles_added)
         if self.job_titles_removed:
@@ -88,6 +96,9 @@ class OccupationChange:
             return tuple(Product(**p) for p in raw.pop(key, ()) or ())
 
         added, removed = products("products_added"), products("products_removed")
+        changed_products = tuple(
+            (Product(**pair["old"]), Product(**pair["new"])) for pair in raw.pop("products_changed", ()) or ()
+        )
         titles_added = tuple(raw.pop("job_titles_added", ()) or ())
         titles_removed = tuple(raw.pop("job_titles_removed", ()) or ())
         return cls(
@@ -97,6 +108,7 @@ class OccupationChange:
             removed,
             titles_added,
             titles_removed,
+            changed_products,
         )
 
 
@@ -197,7 +209,17 @@ def diff_occupation(old: Occupation, new: Occupation) -> OccupationChange:
         products_removed=tuple(old_products[k] for k in old_products if k not in new_products),
         job_titles_added=tuple(sorted(new_titles[k] for k in new_titles if k not in old_titles)),
         job_titles_removed=tuple(sorted(old_titles[k] for k in old_titles if k not in new_titles)),
+        products_changed=tuple(
+            (old_products[k], new_products[k])
+            for k in new_products
+            if k in old_products and _product_changed(old_products[k], new_products[k])
+        ),
     )
+
+
+def _product_changed(before: Product, after: Product) -> bool:
+    """A new status ("Approved for delivery" → "Retired") or level; case and spacing ignored."""
+    return not _same_text(before.status, after.status) or before.level != after.level
 
 
 def diff_maps(

@@ -228,6 +228,17 @@ def test_no_change_in_your_routes_means_no_notice() -> None:
     assert notices_for(Subscription(1, frozenset({"99"})), changes(), context()) is None
 
 
+def test_a_retired_apprenticeship_standard_is_named_in_the_digest() -> None:
+    standard = Product("ST0116", "Software developer", 4, "Apprenticeship", "Approved for delivery")
+    old = OccupationMap.of([occ("B", "Software developer", 4, "7", products=(standard,))], ROUTES)
+    new = OccupationMap.of([occ("B", "Software developer", 4, "7",
+                                products=(replace(standard, status="Retired"),))], ROUTES)
+    change = replace(diff_maps(old, new), to_version=2)
+    digest = notices_for(Subscription(1, None), change, MapContext.from_maps(old, new, version=2))
+    [text] = render_digest(digest)  # type: ignore[arg-type]
+    assert "Apprenticeship ST0116 now Retired (was Approved for delivery)" in text
+
+
 def test_digest_text_is_escaped() -> None:
     odd_old = OccupationMap.of([occ("X", "Nail <tech> & co", 2, "7")], ROUTES)
     odd_new = OccupationMap.of([occ("X", "Nail <tech> & co", 3, "7")], ROUTES)

@@ -150,6 +150,28 @@ def test_same_code_with_another_type_is_another_product() -> None:
     assert [p.type for p in change.products_removed] == ["Apprenticeship"]
 
 
+def test_a_product_retired_in_place_is_reported_with_old_and_new_status() -> None:
+    standard = ELECTRICIAN.products[0]
+    retired = replace(ELECTRICIAN, products=(replace(standard, status="Retired"),))
+    (change,) = diff_maps(one(ELECTRICIAN), one(retired)).changed
+    assert [(b.status, a.status) for b, a in change.products_changed] == [(standard.status, "Retired")]
+    assert change.products_added == () and change.products_removed == ()
+    assert change.to_json()["fields"]["products_changed"][0]["new"]["status"] == "Retired"
+
+
+def test_product_changes_survive_a_json_round_trip() -> None:
+    standard = ELECTRICIAN.products[0]
+    relevelled = replace(ELECTRICIAN, products=(replace(standard, level=4),))
+    changes = diff_maps(one(ELECTRICIAN), one(relevelled))
+    assert ChangeList.from_json(changes.to_json()).changed == changes.changed
+
+
+def test_product_status_case_or_spacing_is_not_a_change() -> None:
+    standard = ELECTRICIAN.products[0]
+    noisy = replace(ELECTRICIAN, products=(replace(standard, status=f"  {(standard.status or '').upper()} "),))
+    assert len(diff_maps(one(ELECTRICIAN), one(noisy))) == 0
+
+
 def test_reordered_products_are_not_changes() -> None:
     two = replace(ELECTRICIAN, products=(*ELECTRICIAN.products, T_LEVEL))
     swapped = replace(two, products=tuple(reversed(two.products)))
