@@ -19,7 +19,7 @@ from tests.conftest import DATA, REAL_KB
 
 FLOORS = {
     "dev": {"topic": 0.95, "none": 0.95, "safeguarding": 1.0, "occupation": 0.90},
-    "paraphrases": {"topic": 0.87, "none": 0.90, "safeguarding": 1.0, "occupation": 0.85},
+    "paraphrases": {"topic": 0.89, "none": 0.90, "safeguarding": 1.0, "occupation": 0.90},
 }
 
 
