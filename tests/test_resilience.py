@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -103,30 +104,43 @@ async def test_a_very_long_message_is_truncated_and_answered(bot: Application, l
     assert len(reply.text) <= 4096
 
 
+def _bot_env(api: LocalBotApi, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `careers-bot run` subprocess talking to the local Bot API."""
+    return {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "CAREERS_BOT_TELEGRAM_BASE_URL": api.base_url,
+            "CAREERS_BOT_DATABASE_PATH": str(tmp_path / "bot.db"),
+            "CAREERS_BOT_KNOWLEDGE_DIR": str(REAL_KB), **extra}
+
+
+async def _run_until_answered_then_sigterm(args: list[str], env: dict[str, str], tmp_path: Path,
+                                           drive: Callable[[], Awaitable[None]]) -> tuple[int, str]:
+    """Start the bot, let ``drive`` get an answer out of it, send SIGTERM, return (code, output)."""
+    import asyncio
+
+    with subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        try:
+            await drive()
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.to_thread(process.communicate, timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        return process.returncode, output
+
+
 def test_sigterm_stops_the_bot_gracefully(tmp_path: Path) -> None:
     import asyncio
 
     async def run() -> tuple[int, str]:
         async with LocalBotApi() as api:
-            env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
-                   "CAREERS_BOT_TELEGRAM_BASE_URL": api.base_url,
-                   "CAREERS_BOT_DATABASE_PATH": str(tmp_path / "bot.db"),
-                   "CAREERS_BOT_KNOWLEDGE_DIR": str(REAL_KB),
-                   "CAREERS_BOT_MAPS_SOURCE": str(tmp_path / "none.jsonl")}
-            with subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True) as process:
-                try:
-                    await api.wait_for(lambda: "getUpdates" in api.calls, timeout=30)
-                    api.push_text(CHAT, "apprentice pay")
-                    await api.wait_for_messages(CHAT, 1, timeout=15)
-                    process.send_signal(signal.SIGTERM)
-                    output, _ = await asyncio.to_thread(process.communicate, timeout=20)
-                finally:
-                    if process.poll() is None:
-                        process.kill()
-                        process.communicate()
-                return process.returncode, output
+            async def drive() -> None:
+                await api.wait_for(lambda: "getUpdates" in api.calls, timeout=30)
+                api.push_text(CHAT, "apprentice pay")
+                await api.wait_for_messages(CHAT, 1, timeout=15)
+
+            env = _bot_env(api, tmp_path, CAREERS_BOT_MAPS_SOURCE=str(tmp_path / "none.jsonl"))
+            return await _run_until_answered_then_sigterm(["run"], env, tmp_path, drive)
 
     code, output = asyncio.run(run())
     assert code == 0, output
@@ -171,40 +185,28 @@ def test_webhook_mode_registers_its_url_and_answers_posted_updates(tmp_path: Pat
 
     async def run() -> tuple[int, str, str | None]:
         async with LocalBotApi() as api:
-            env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
-                   "CAREERS_BOT_TELEGRAM_BASE_URL": api.base_url,
-                   "CAREERS_BOT_DATABASE_PATH": str(tmp_path / "bot.db"),
-                   "CAREERS_BOT_KNOWLEDGE_DIR": str(REAL_KB),
-                   "CAREERS_BOT_WEBHOOK_LISTEN": "127.0.0.1",
-                   "CAREERS_BOT_WEBHOOK_PORT": str(port),
-                   "CAREERS_BOT_WEBHOOK_URL": url,
-                   "CAREERS_BOT_WEBHOOK_SECRET": "s3cret-hook"}
-            with subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--webhook"], cwd=tmp_path,
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True) as process:
-                try:
-                    await api.wait_for(lambda: api.webhook_url == url, timeout=30)
-                    update = {"update_id": 1, "message": {
-                        "message_id": 1, "date": 0, "text": "apprentice pay",
-                        "chat": {"id": CHAT, "type": "private"},
-                        "from": {"id": CHAT, "is_bot": False, "first_name": "S"}}}
-                    async with httpx.AsyncClient() as client:
-                        for _ in range(50):
-                            try:
-                                await client.post(url, content=json.dumps(update), headers={
-                                    "X-Telegram-Bot-Api-Secret-Token": "s3cret-hook",
-                                    "Content-Type": "application/json"})
-                                break
-                            except httpx.TransportError:
-                                await asyncio.sleep(0.2)
-                    await api.wait_for_messages(CHAT, 1, timeout=15)
-                    process.send_signal(signal.SIGTERM)
-                    output, _ = await asyncio.to_thread(process.communicate, timeout=20)
-                finally:
-                    if process.poll() is None:
-                        process.kill()
-                        process.communicate()
-                return process.returncode, output, api.webhook_secret
+            async def drive() -> None:
+                await api.wait_for(lambda: api.webhook_url == url, timeout=30)
+                update = {"update_id": 1, "message": {
+                    "message_id": 1, "date": 0, "text": "apprentice pay",
+                    "chat": {"id": CHAT, "type": "private"},
+                    "from": {"id": CHAT, "is_bot": False, "first_name": "S"}}}
+                async with httpx.AsyncClient() as client:
+                    for _ in range(50):
+                        try:
+                            await client.post(url, content=json.dumps(update), headers={
+                                "X-Telegram-Bot-Api-Secret-Token": "s3cret-hook",
+                                "Content-Type": "application/json"})
+                            break
+                        except httpx.TransportError:
+                            await asyncio.sleep(0.2)
+                await api.wait_for_messages(CHAT, 1, timeout=15)
+
+            env = _bot_env(api, tmp_path, CAREERS_BOT_WEBHOOK_LISTEN="127.0.0.1",
+                           CAREERS_BOT_WEBHOOK_PORT=str(port), CAREERS_BOT_WEBHOOK_URL=url,
+                           CAREERS_BOT_WEBHOOK_SECRET="s3cret-hook")
+            code, output = await _run_until_answered_then_sigterm(["run", "--webhook"], env, tmp_path, drive)
+            return code, output, api.webhook_secret
 
     code, output, secret = asyncio.run(run())
     assert code == 0, output
