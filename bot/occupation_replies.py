@@ -139,10 +139,17 @@ def occupation_reply(responder: Responder, text: str, match: Match) -> Reply | N
     close = [(o, s) for o, s in results[1:] if score - s < CHOICE_MARGIN]
     ids = tuple(o.id for o, _ in results)
     if close:
-        rows = tuple((Button(_short_title(o), f"occ:{o.id}"),) for o, _ in [(best, score), *close])
-        return Reply("occupation", escape(responder.kb.message("occupation_choices")), best.id,
-                     score, ids, rows)
+        return choices_reply(responder, [(best, score), *close], candidates=ids)
     return occupation_card(responder, best, score=score, candidates=ids)
+
+
+def choices_reply(responder: Responder, shown: list[tuple[Occupation, float]], *,
+                  candidates: tuple[str, ...]) -> Reply:
+    """ "Which one do you mean?" with one button per occupation, best first."""
+    best, score = shown[0]
+    rows = tuple((Button(_short_title(o), f"occ:{o.id}"),) for o, _ in shown)
+    return Reply("occupation", escape(responder.kb.message("occupation_choices")), best.id,
+                 score, candidates, rows)
 
 
 def _short_title(occupation: Occupation) -> str:

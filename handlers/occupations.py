@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.answers import Button, Reply
-from bot.occupation_replies import occupation_card, related_reply, search_job
+from bot.occupation_replies import choices_reply, occupation_card, related_reply, search_job
 from bot.occupations import OccupationIndex, level_in_words
 from bot.render import escape
 from bot.services import Services, services_from
@@ -47,9 +47,8 @@ async def occupation_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if len(results) == 1 or score - results[1][1] >= 10:
         await _send(update, context, occupation_card(services.responder, best, score=score))
         return
-    rows = tuple((Button(f"{o.title} (level {o.level})"[:60], f"occ:{o.id}"),) for o, _ in results)
-    await _send(update, context, Reply("occupation", escape(kb.message("occupation_choices")),
-                                       best.id, score, tuple(o.id for o, _ in results), rows))
+    await _send(update, context, choices_reply(services.responder, results,
+                                               candidates=tuple(o.id for o, _ in results)))
 
 
 async def occupation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
