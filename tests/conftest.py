@@ -6,6 +6,7 @@ import os
 import shutil
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from telegram.ext import Application
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.local_api import LocalBotApi
+from bot.maps import OccupationMap, load_bundled_map
 from bot.services import build_services
 from handlers.app import build_application, start_local, stop_local
 
@@ -137,3 +139,15 @@ async def bot(real_settings: Settings, local_api: LocalBotApi) -> AsyncIterator[
         await start_local(application, poll_timeout=1)
         yield application
         await stop_local(application)
+
+
+@cache
+def bundled_map() -> OccupationMap:
+    """The bundled occupational maps snapshot, parsed once per test run."""
+    return load_bundled_map()
+
+
+@pytest.fixture
+def bundled() -> OccupationMap:
+    """The bundled snapshot (shared, immutable)."""
+    return bundled_map()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.maps import Occupation, OccupationMap, Product, load_bundled_map
+from bot.maps import Occupation, OccupationMap, Product
 from bot.maps_diff import ChangeList, carry_forward, diff_maps
+from tests.conftest import bundled_map
 from tests.fake_maps_api import plant_changes, without
 
 ELECTRICIAN = Occupation(
@@ -43,16 +43,6 @@ T_LEVEL = Product(
     "TLevel",
     None,
 )
-
-
-@cache
-def bundled_map() -> OccupationMap:
-    return load_bundled_map()
-
-
-@pytest.fixture
-def bundled() -> OccupationMap:
-    return bundled_map()
 
 
 def one(occupation: Occupation) -> OccupationMap:

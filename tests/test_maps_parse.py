@@ -19,7 +19,6 @@ from bot.maps import (
     MissingFieldError,
     OccupationMap,
     RecordError,
-    load_bundled_map,
     map_from_api_routes,
     parse_api_route,
     parse_snapshot_lines,
@@ -28,11 +27,6 @@ from bot.maps import (
 from tests.fake_maps_api import api_routes
 
 MINIMAL = {"id": "OCC9001", "title": "Test technician", "level": 3, "routeId": "8"}
-
-
-@pytest.fixture(scope="module")
-def bundled() -> OccupationMap:
-    return load_bundled_map()
 
 
 def line(**fields: Any) -> str:

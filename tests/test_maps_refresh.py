@@ -11,7 +11,6 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from bot.answers import Responder
 from bot.config import Settings
 from bot.knowledge import load_knowledge
 from bot.local_api import LocalBotApi
-from bot.maps import ATTRIBUTION, OccupationMap, load_bundled_map
+from bot.maps import ATTRIBUTION, OccupationMap
 from bot.maps_cli import refresh_command
 from bot.maps_refresh import RefreshReport, refresh_maps, summary_text
 from bot.maps_source import Fetch, FetchPolicy, fetch_api_map, fetch_snapshot
@@ -50,17 +49,12 @@ from jobs.refresh import (
     register_refresh_job,
     run_refresh_job,
 )
-from tests.conftest import REAL_KB
+from tests.conftest import REAL_KB, bundled_map
 from tests.fake_maps_api import FakeMapsApi, plant_changes, without, write_snapshot
 
 FAST = FetchPolicy(timeout_s=0.2, attempts=3, backoff_s=0.01, max_backoff_s=0.05)
 TOKEN = "123456:TEST-TOKEN-NOT-REAL"
 LONDON_CRON = "0 6 * jan,apr,jul,oct mon#1"
-
-
-@cache
-def bundled_map() -> OccupationMap:
-    return load_bundled_map()
 
 
 @pytest.fixture

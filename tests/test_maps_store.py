@@ -7,13 +7,12 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
-from bot.maps import OccupationMap, load_bundled_map
+from bot.maps import OccupationMap
 from bot.maps_diff import diff_maps
 from bot.maps_store import (
     acquire_lease,
@@ -32,16 +31,6 @@ from bot.maps_store import (
 from tests.fake_maps_api import plant_changes
 
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-@cache
-def bundled_map() -> OccupationMap:
-    return load_bundled_map()
-
-
-@pytest.fixture
-def bundled() -> OccupationMap:
-    return bundled_map()
 
 
 @pytest.fixture
