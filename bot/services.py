@@ -37,11 +37,14 @@ class Services:
         return self.responder.kb
 
     def reload_knowledge(self) -> KnowledgeBase:
-        """Load ``knowledge/`` again; on a broken edit raise and keep serving the old copy."""
-        fingerprint = knowledge_fingerprint(self.settings.knowledge_dir)
+        """Load ``knowledge/`` again; on a broken edit raise and keep serving the old copy.
+
+        Either way the files' state is remembered, so a broken edit is reported once, not at
+        every check, and the next edit is picked up.
+        """
+        self.fingerprint = knowledge_fingerprint(self.settings.knowledge_dir)
         kb = load_knowledge(self.settings.knowledge_dir)
         self.responder = make_responder(self.settings, kb, self.responder.occupations)
-        self.fingerprint = fingerprint
         log.info("knowledge reloaded: %d entries, %d questions", len(kb), kb.question_count)
         return kb
 

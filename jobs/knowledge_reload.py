@@ -20,10 +20,6 @@ async def reload_if_changed(context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         services.reload_knowledge()
     except KnowledgeError as exc:
-        # Remember this broken state so the same problem is logged once, not every interval.
-        from bot.knowledge import knowledge_fingerprint
-
-        services.fingerprint = knowledge_fingerprint(services.settings.knowledge_dir)
         log.warning("knowledge edit refused, still serving the last good copy:\n%s", exc)
 
 

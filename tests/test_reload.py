@@ -39,3 +39,4 @@ def test_a_broken_file_leaves_the_old_knowledge_answering(services: Services) ->
         services.reload_knowledge()
     assert services.responder is before
     assert services.responder.reply("wot is a tlevel").id == "t-level-basics"
+    assert not services.knowledge_changed()  # reported once, not at every check
