@@ -1,0 +1,162 @@
+"""The sentence encoder: text in, a 384-number unit vector out, offline on the CPU.
+
+The model is all-MiniLM-L6-v2 (Apache-2.0), exported once to int8 ONNX by
+``tools/export_encoder.py`` and shipped in ``models/all-minilm-l6-v2/`` with its licence. At run
+time only ``onnxruntime`` and ``tokenizers`` are used; nothing is downloaded. Two sentences that
+mean the same thing get vectors whose dot product is close to 1, whatever words they use, which is
+what lets "How are T Levels developed?" find an entry that never uses the word "developed".
+
+:class:`EmbeddingCache` keeps the vectors of maintained phrasings (and occupations) on disk, keyed
+by the model's hash and each text's hash, so a restart or ``careers-bot ask`` does not re-encode
+the knowledge base, and an edited entry re-encodes only its changed lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from tokenizers import Tokenizer
+
+from bot.config import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = PROJECT_ROOT / "models" / "all-minilm-l6-v2"
+DIMENSIONS = 384
+MAX_TOKENS = 128
+BATCH = 64
+
+
+class Encoder:
+    """One ONNX Runtime session and its tokenizer; :meth:`encode` is thread-safe."""
+
+    def __init__(self, model_path: Path, tokenizer_path: Path, *, max_tokens: int = MAX_TOKENS,
+                 threads: int = 1) -> None:
+        options = onnxruntime.SessionOptions()
+        # One thread answers a short question fastest and leaves the other core to the bot.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(max_length=max_tokens)
+        self._tokenizer.no_padding()
+        digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
+        self.model_id = f"minilm-l6-{digest[:12]}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors, one row per text (float32)."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        # Similar lengths together waste less padding.
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(encodings), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            chunk = order[start:start + BATCH]
+            width = max(len(encodings[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                tokens = encodings[i].ids
+                ids[row, :len(tokens)] = tokens
+                mask[row, :len(tokens)] = 1
+            (vectors,) = self._session.run(None, {
+                "input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+            out[chunk] = vectors
+        return out
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """The vector of one text."""
+        return self.encode([text])[0]
+
+
+@cache
+def default_encoder() -> Encoder:
+    """The shipped model, loaded once per process."""
+    return Encoder(MODEL_DIR / "model.onnx", MODEL_DIR / "tokenizer.json")
+
+
+def text_key(text: str) -> bytes:
+    """A short, stable key for a text (its content, not its place in any file)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
+
+
+# Vectors already computed in this process, per model: every knowledge-base reload, responder
+# and test shares them, whatever file (if any) backs them.
+_MEMORY: dict[str, dict[bytes, np.ndarray]] = {}
+
+
+class EmbeddingCache:
+    """Vectors of texts already encoded, in memory (per process) and optionally in a file.
+
+    The file is a NumPy ``.npz`` of keys and vectors for the texts this cache has been asked
+    for, replaced atomically; a missing or damaged file just means encoding again.
+    """
+
+    def __init__(self, encoder: Encoder, directory: Path | None = None) -> None:
+        self.encoder = encoder
+        self.path = directory / f"embeddings-{encoder.model_id}.npz" if directory else None
+        self._vectors = _MEMORY.setdefault(encoder.model_id, {})
+        self._mine: set[bytes] = set()
+        self._loaded = False
+
+    def _load(self) -> None:
+        self._loaded = True
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            with np.load(self.path) as data:
+                keys, vectors = data["keys"], data["vectors"]
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("embedding cache %s unreadable (%s); encoding again", self.path, exc)
+            return
+        for key, vector in zip(keys, vectors):
+            self._vectors.setdefault(bytes(key), vector)
+            self._mine.add(bytes(key))
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = sorted(self._mine)
+            vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros(
+                (0, DIMENSIONS), dtype=np.float32)
+            with tempfile.NamedTemporaryFile(dir=self.path.parent, suffix=".npz",
+                                             delete=False) as handle:
+                np.savez(handle, keys=np.array(keys, dtype="S12"), vectors=vectors)
+            os.replace(handle.name, self.path)
+        except OSError as exc:  # a read-only disk only costs speed
+            log.warning("could not write embedding cache %s: %s", self.path, exc)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for ``texts`` (one row each), encoding only the ones not seen before."""
+        if not self._loaded:
+            self._load()
+        keys = [text_key(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._vectors}
+        if missing:
+            self._vectors.update(zip(missing, self.encoder.encode(list(missing.values()))))
+        new = set(keys) - self._mine
+        if new:
+            self._mine.update(new)
+            self._save()
+        if not keys:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.stack([self._vectors[k] for k in keys])
+
+
+def embedding_cache(directory: Path | None = None, encoder: Encoder | None = None) -> EmbeddingCache:
+    """A cache over the shared in-memory vectors, backed by a file in ``directory`` if given."""
+    return EmbeddingCache(encoder or default_encoder(), directory)
