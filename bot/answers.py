@@ -12,16 +12,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
+from bot.encoder import EmbeddingCache, embedding_cache
 from bot.knowledge import Entry, KnowledgeBase
-from bot.matching import Match, Matcher
+from bot.matching import MARGIN, THRESHOLD, Match, Matcher
+from bot.query import Query, QueryReader
 from bot.render import escape, markdown_to_html, split_message
 from bot.safeguarding import SafeguardingDetector
+from bot.smalltalk import SmallTalkDetector
 from bot.text import Normaliser
 
 if TYPE_CHECKING:
     from bot.occupations import OccupationIndex
 
-ReplyKind = Literal["answer", "clarify", "fallback", "safeguarding", "occupation"]
+ReplyKind = Literal["answer", "clarify", "fallback", "safeguarding", "occupation", "smalltalk"]
 CALLBACK_LIMIT = 64
 
 
@@ -79,22 +82,27 @@ class Responder:
         self,
         kb: KnowledgeBase,
         *,
-        threshold: float = 58.0,
-        margin: float = 6.0,
+        threshold: float = THRESHOLD,
+        margin: float = MARGIN,
         max_chars: int = 500,
         occupations: OccupationIndex | None = None,
         occupation_threshold: float = 60.0,
+        cache: EmbeddingCache | None = None,
     ) -> None:
         self.kb = kb
+        cache = cache or embedding_cache()
         normaliser = Normaliser(kb.matching)
+        self.reader = QueryReader(normaliser, cache.encoder)
         self.matcher = Matcher(
             {e.id: (e.title, *e.questions) for e in kb.entries.values()},
             normaliser,
+            cache,
             bodies={e.id: e.body for e in kb.entries.values()},
             threshold=threshold,
             margin=margin,
         )
         self.safeguarding = SafeguardingDetector(kb.safeguarding.get("phrases", ()), normaliser)
+        self.smalltalk = SmallTalkDetector(kb.smalltalk, cache)
         self.max_chars = max_chars
         self.occupations = occupations
         self.occupation_threshold = occupation_threshold
@@ -169,30 +177,43 @@ class Responder:
     # --- the decision ---------------------------------------------------------------------
 
     def reply(self, text: str) -> Reply:
-        """Everything a student can type gets exactly one of the reply kinds."""
+        """Everything a student can type gets exactly one of the reply kinds.
+
+        In order: safeguarding (before anything else, always); small talk typed as such
+        ("thanks", "lol"); a job on the occupational maps or an entry of the knowledge base (one
+        decision, :mod:`bot.routing`); small talk recognised by meaning; "I don't know".
+        """
         text = text[: self.max_chars]
-        if self.safeguarding.is_concerning(text):
-            return Reply("safeguarding", self.kb.safeguarding["reply"].strip())
         if not any(ch.isalnum() for ch in text):
+            chat = self.smalltalk.detect(self.reader.read(text), topical=True) if text.strip() else None
+            if chat is not None:
+                return Reply("smalltalk", chat.reply, chat.kind)
             example = escape(self.examples(text, 1)[0])
             return Reply("fallback", self.kb.message("empty_text", example=example))
-        match = self.matcher.match(text)
-        occupation = self._occupation_reply(text, match)
+        if self.safeguarding.is_concerning(text):
+            return Reply("safeguarding", self.kb.safeguarding["reply"].strip())
+        query = self.reader.read(text)
+        chat = self.smalltalk.detect(query, topical=True)
+        if chat is not None:
+            return Reply("smalltalk", chat.reply, chat.kind)
+        match = self.matcher.match(query)
+        occupation = self._occupation_reply(query, match)
         if occupation is not None:
             return occupation
-        if match.kind == "greeting" and "bot-help" in self.kb.entries:
-            return self.entry_reply("bot-help", score=100.0)
         if match.kind == "answer" and match.best is not None:
             ids = tuple(c.entry_id for c in match.candidates)
             return self.entry_reply(match.best.entry_id, score=match.score, candidates=ids)
         if match.kind == "clarify":
             return self.clarify(match)
+        chat = self.smalltalk.detect(query)
+        if chat is not None:
+            return Reply("smalltalk", chat.reply, chat.kind)
         return self.fallback(text, match)
 
-    def _occupation_reply(self, text: str, match: Match) -> Reply | None:
-        """Jobs go to the occupational maps; hook filled in by :mod:`bot.occupation_replies`."""
+    def _occupation_reply(self, query: Query, match: Match) -> Reply | None:
+        """Jobs go to the occupational maps (see :mod:`bot.routing`)."""
         if self.occupations is None:
             return None
         from bot.occupation_replies import occupation_reply
 
-        return occupation_reply(self, text, match)
+        return occupation_reply(self, query, match)

@@ -151,20 +151,37 @@ def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    """Score the bot on a JSONL file of labelled questions."""
-    from bot.evaluation import evaluate, read_cases
+    """Score the bot on JSONL files of labelled questions; exit 1 when a floor is missed."""
+    from bot.evaluation import EvalFileError, evaluate, read_cases
 
+    try:
+        sets = [(Path(name), read_cases(Path(name))) for name in args.files]
+    except EvalFileError as exc:
+        print(f"careers-bot: {exc}", file=sys.stderr)
+        return 2
     responder = _services(settings).responder
-    report = evaluate(responder, read_cases(Path(args.file)))
-    misses = [m for r in report.groups.values() for m in r.misses]
-    if misses:
-        print("misses:")
-        for case, reply in misses:
-            got = reply.id or ",".join(reply.candidates[:3]) or "-"
-            print(f"  {case.question!r}: expected {case.expect}, got {reply.kind} {got} ({reply.score:.0f})")
-    for line in report.summary_lines():
-        print(line)
-    return 0
+    failed = []
+    for path, cases in sets:
+        report = evaluate(responder, cases)
+        print(f"== {path} ({len(cases)} questions)")
+        misses = [m for r in report.groups.values() for m in r.misses]
+        if misses and not args.quiet:
+            print("misses:")
+            for case, reply in misses:
+                got = reply.id or ",".join(reply.candidates[:3]) or "-"
+                print(f"  {case.question!r}: expected {case.expect}, got {reply.kind} {got} "
+                      f"({reply.score:.0f})")
+        if report.unknown_ids:
+            print(f"expected ids with no entry: {', '.join(report.unknown_ids)}")
+        for line in report.summary_lines():
+            print(line)
+        for group, floor in (("topic", args.min_topic), ("none", args.min_none)):
+            result = report.result(group)
+            if floor is not None and result.total and result.rate < floor:
+                failed.append(f"{path}: {group} {result.rate:.1%} is below the floor {floor:.0%}")
+    for line in failed:
+        print(f"FLOOR MISSED {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_refresh(settings: Settings, args: argparse.Namespace) -> int:
@@ -202,8 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     misses.add_argument("--limit", type=int, default=30)
     misses.set_defaults(func=cmd_kb_misses)
 
-    ev = sub.add_parser("eval", help="score answers on a JSONL file of {q, expect}")
-    ev.add_argument("file")
+    ev = sub.add_parser(
+        "eval", help="score answers on JSONL files of labelled questions",
+        description="Score the bot on JSONL files, one {\"q\": question, \"expect\": label} "
+                    "per line. Labels: an entry id (several joined by |), none, none|id, "
+                    "safeguarding[:category], not:safeguarding, occupation:OCC1|OCC2.")
+    ev.add_argument("files", nargs="+", metavar="FILE")
+    ev.add_argument("--min-topic", type=float, metavar="RATE",
+                    help="exit 1 if topic top-1 is below RATE (0-1) on any file")
+    ev.add_argument("--min-none", type=float, metavar="RATE",
+                    help="exit 1 if abstention on none is below RATE (0-1) on any file")
+    ev.add_argument("--quiet", action="store_true", help="print the summary lines only")
     ev.set_defaults(func=cmd_eval)
 
     refresh = sub.add_parser("refresh", help="refresh the occupational maps now")

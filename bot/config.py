@@ -35,15 +35,18 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     database_path: Path = Path("data/careers-bot.db")
+    # Sentence vectors of entries and occupations, kept between runs (safe to delete).
+    cache_dir: Path = Path("data/cache")
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     telegram_base_url: str = "https://api.telegram.org/bot"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Matching: scores are 0-100. Below `match_threshold` the bot says it does not know; when the
-    # runner-up entry is within `ambiguity_margin` points of the best, it asks "Did you mean…?".
-    match_threshold: float = Field(default=58.0, ge=0, le=100)
-    ambiguity_margin: float = Field(default=6.0, ge=0, le=100)
+    # Matching: scores are 0-100. Below `match_threshold` the bot asks "Did you mean…?" or says
+    # it does not know; when the runner-up entry is within `ambiguity_margin` points of the best,
+    # it asks. Unset means the calibrated values documented in bot/matching.py.
+    match_threshold: float | None = Field(default=None, ge=0, le=100)
+    ambiguity_margin: float | None = Field(default=None, ge=0, le=100)
     occupation_threshold: float = Field(default=60.0, ge=0, le=100)
     max_question_chars: int = Field(default=500, ge=20, le=4096)
 

@@ -68,6 +68,7 @@ class KnowledgeBase:
     messages: dict[str, Any] = field(default_factory=dict)
     matching: dict[str, Any] = field(default_factory=dict)
     safeguarding: dict[str, Any] = field(default_factory=dict)
+    smalltalk: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None
 
     def __len__(self) -> int:
@@ -231,6 +232,27 @@ def _check_word_lists(path: Path, matching: Mapping[str, Any]) -> list[Problem]:
     return found
 
 
+def _check_smalltalk(path: Path, data: Mapping[str, Any]) -> list[Problem]:
+    """Every small-talk kind needs text examples and at least one reply."""
+    kinds = data.get("kinds")
+    if not data:
+        return []
+    if not isinstance(kinds, dict) or not kinds:
+        return [Problem(path, "'kinds' must map each kind of small talk to examples and replies")]
+    found = []
+    for kind, spec in kinds.items():
+        if not isinstance(spec, dict):
+            found.append(Problem(path, f"kind '{kind}' must have 'examples' and 'replies'"))
+            continue
+        for key in ("examples", "replies"):
+            items = spec.get(key)
+            if not isinstance(items, list) or not items:
+                found.append(Problem(path, f"kind '{kind}' needs a non-empty '{key}' list"))
+            elif any(not isinstance(i, str) or not i.strip() for i in items):
+                found.append(Problem(path, f"kind '{kind}' has a non-text item in '{key}': quote it"))
+    return found
+
+
 REQUIRED_MESSAGES = (
     "welcome",
     "fallback",
@@ -267,6 +289,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     for key in ("phrases", "reply"):
         if safeguarding and not safeguarding.get(key):
             problems.append(Problem(root / "safeguarding.yaml", f"missing or empty '{key}'"))
+    smalltalk = _load_yaml(root / "smalltalk.yaml", problems)
+    problems.extend(_check_smalltalk(root / "smalltalk.yaml", smalltalk))
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(
@@ -274,6 +298,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         messages=messages,
         matching=matching,
         safeguarding=safeguarding,
+        smalltalk=smalltalk,
         root=root,
     )
 

@@ -1,6 +1,10 @@
-"""Finding the entry a student's question is about.
+"""Word-based scores for knowledge entries: IDF-weighted recall with rapidfuzz typo tolerance.
 
-How a question is scored (all numbers 0-100):
+This is the fuzzy half of the matcher (:mod:`bot.matching` fuses it with the sentence encoder).
+It is good at what the encoder is bad at: typos ("apprentiship"), abbreviations ("ctec"), rare
+exact words ("bursary") and short questions typed exactly as a phrasing.
+
+How a question is scored (0-100):
 
 1. The text is normalised (:class:`bot.text.Normaliser`): spellings, abbreviations and compounds
    from ``knowledge/matching.yaml``, then stemming; stopwords are dropped. Greeting words are
@@ -8,38 +12,25 @@ How a question is scored (all numbers 0-100):
 2. Words the knowledge base never uses are corrected to the closest word it does use with
    rapidfuzz (``fuzz.ratio`` ≥ :data:`TYPO_CUTOFF`), so "apprentiship" and "placemnet" still count.
 3. Every phrasing (an entry's title and its alternate questions) is scored by IDF-weighted recall
-   both ways: how much of the question the phrasing accounts for (:data:`QUERY_RECALL_WEIGHT`,
-   the main signal: every word a student typed should be explained) and how much of the phrasing
-   the question covers (which prefers the concise "t level" over "t level placement" for
-   "t level"). Rare words ("bursary") weigh more than common ones ("apprenticeship"). Words the
-   KB does not know count against a match, which is what lets the bot abstain on "where is the
-   nearest pizza place". A phrasing that names a qualification (a ``key_terms`` word) the
-   question does not is scaled by :data:`KEY_MISMATCH`: "apprenticeship or uni" is not about
-   "a t level or an apprenticeship".
+   both ways: how much of the question the phrasing accounts for (:data:`QUERY_RECALL_WEIGHT`)
+   and how much of the phrasing the question covers. Rare words weigh more than common ones.
+   Words the KB does not know count against a match. A phrasing that names a qualification (a
+   ``key_terms`` word) the question does not is scaled by :data:`KEY_MISMATCH`.
 4. An entry's score blends its best phrasing with how much of the question its phrasings cover
-   between them (:data:`PHRASING_WEIGHT`), so a question that mixes two phrasings still lands;
-   words found only in the answer's text count at :data:`BODY_WEIGHT`.
+   between them (:data:`PHRASING_WEIGHT`); words found only in the answer's text count at
+   :data:`BODY_WEIGHT`.
 5. The top few phrasings are re-scored with rapidfuzz's ``token_sort_ratio`` on the canonical
    text, which separates near-identical wordings; this slow scorer never sees the whole corpus.
 
-Decision: below ``threshold`` → fallback, unless the best is within :data:`LEAD_ALLOWANCE` of
-the threshold and leads the runner-up by :data:`LEAD` (long, chatty messages score lower but
-still point clearly at one entry); runner-up within the margin of the best → clarify
-("Did you mean…?"); otherwise answer. The margin is ``margin`` points at the threshold and
-shrinks linearly to 0 at a perfect score. Both are settings (``CAREERS_BOT_MATCH_THRESHOLD``,
-``CAREERS_BOT_AMBIGUITY_MARGIN``).
-
-The index (vocabulary, posting lists, weights) is built once; a query touches only the posting
-lists of its own words, so its cost grows with matches, not with the size of the corpus.
+The index is built once; a query touches only the posting lists of its own words, so its cost
+grows with matches, not with the size of the corpus.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -54,41 +45,12 @@ BODY_WEIGHT = 0.5
 KEY_MISMATCH = 0.8
 FUZZ_WEIGHT = 0.15
 SHORTLIST = 8
-LEAD_ALLOWANCE = 20.0
-LEAD = 8.0
 CHATTER_WORDS = 4
-MAX_CANDIDATES = 3
 
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 
-Kind = Literal["answer", "clarify", "fallback", "greeting"]
 
-
-@dataclass(frozen=True)
-class Candidate:
-    """An entry and how well the question matched it (0-100)."""
-
-    entry_id: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Match:
-    """The matcher's decision and the candidates behind it, best first."""
-
-    kind: Kind
-    candidates: tuple[Candidate, ...]
-
-    @property
-    def best(self) -> Candidate | None:
-        return self.candidates[0] if self.candidates else None
-
-    @property
-    def score(self) -> float:
-        return self.candidates[0].score if self.candidates else 0.0
-
-
-class Matcher:
+class LexicalIndex:
     """An index over entry phrasings, built once per knowledge base."""
 
     def __init__(
@@ -97,12 +59,8 @@ class Matcher:
         normaliser: Normaliser,
         *,
         bodies: Mapping[str, str] | None = None,
-        threshold: float = 58.0,
-        margin: float = 6.0,
     ) -> None:
         self.normaliser = normaliser
-        self.threshold = threshold
-        self.margin = margin
         self.entry_ids: list[str] = list(phrasings)
 
         texts: list[str] = []
@@ -184,6 +142,14 @@ class Matcher:
     def phrasing_count(self) -> int:
         return len(self._texts)
 
+    def exact(self, words: Sequence[str]) -> str | None:
+        """The entry whose phrasing is exactly these (canonical, stemmed) words, if any."""
+        return self._exact.get(" ".join(words))
+
+    def knows(self, word: str) -> bool:
+        """Whether a canonical, stemmed word occurs in any phrasing or answer."""
+        return word in self._vocab
+
     def _correct_uncached(self, token: str) -> tuple[int, float] | None:
         """The vocabulary word closest to an unknown one, with a confidence factor."""
         if len(token) < MIN_TYPO_LENGTH or token.isdigit() or not self._vocab_list:
@@ -195,9 +161,8 @@ class Matcher:
             return None
         return self._vocab[found[0]], found[1] / 100.0
 
-    def _query_terms(self, text: str) -> tuple[list[str], list[tuple[int, float]], int]:
-        """Canonical words, known (column, weight factor) terms and the count of unknown words."""
-        words = self.normaliser.words(text)
+    def _query_terms(self, words: Sequence[str]) -> tuple[list[tuple[int, float]], int]:
+        """Known (column, weight factor) terms of the question and the count of unknown words."""
         content = self.normaliser.content(words)
         topical = [w for w in content if w not in self.normaliser.greetings]
         if topical:
@@ -214,37 +179,27 @@ class Matcher:
                 unknown += 1
             else:
                 known.append(corrected)
-        return words, known, unknown
+        return known, unknown
 
-    def is_greeting(self, text: str) -> bool:
-        """True for small talk: "hiya!", "thanks", "hello how are you doing", "how's it going"."""
-        n = self.normaliser
-        words = n.words(text)
-        if not words:
-            return False
-        content = n.content(words)
-        chatty = n.greetings | n.smalltalk
-        has_greeting = any(w in n.greetings for w in words)
-        return all(w in chatty for w in content) and (has_greeting or bool(content))
-
-    def rank(self, text: str, limit: int = SHORTLIST) -> list[Candidate]:
-        """Entries scored against the question, best first (at most ``limit``)."""
-        words, known, unknown = self._query_terms(text)
+    def scores(self, words: Sequence[str]) -> np.ndarray:
+        """Every entry scored 0-100 against the question's canonical words (``entry_ids`` order)."""
+        result = np.zeros(len(self.entry_ids))
+        known, unknown = self._query_terms(words)
         if not known:
-            return []
+            return result
         # Merge duplicates that typo-correction may have produced.
         merged: dict[int, float] = {}
         for col, factor in known:
             merged[col] = max(merged.get(col, 0.0), factor)
         cols = np.fromiter(merged, dtype=np.int64)
+        if all(self._vocab_list[c].isdigit() for c in cols):
+            return result  # "what is 2+2": numbers alone say nothing about a topic
         weights = self._idf[cols] * np.fromiter(merged.values(), dtype=float)
         # In a long, chatty message unknown words are mostly context ("my cousin says…"), so
         # each weighs less the more words there are.
         chatter = min(1.0, CHATTER_WORDS / max(len(merged) + unknown, 1))
         qsum = float(weights.sum()) + unknown * self._unknown_weight * chatter
 
-        if all(self._vocab_list[c].isdigit() for c in cols):
-            return []  # "what is 2+2": numbers alone say nothing about a topic
         lists = [self._postings[c] for c in cols]
         hit = np.concatenate(lists)
         acc = np.bincount(hit, weights=np.repeat(weights, [len(x) for x in lists]),
@@ -264,42 +219,16 @@ class Matcher:
                                minlength=len(self.entry_ids))[self._entries_with_phrasings] / qsum
         blended = PHRASING_WEIGHT * best_phrasing + (1 - PHRASING_WEIGHT) * coverage
 
-        order = np.argsort(-blended)[:limit]
+        # Only the shortlist meets the slow scorer; the rest keep their blended score.
+        scored = 100.0 * blended
         canonical = " ".join(words)
-        results: list[Candidate] = []
-        for slot in order:
+        for slot in np.argsort(-blended)[:SHORTLIST]:
             if blended[slot] <= 0:
                 break
             start = self._entry_starts[slot]
             stop = self._entry_starts[slot + 1] if slot + 1 < len(self._entry_starts) else len(dice)
             p = start + int(np.argmax(dice[start:stop]))
             similarity = fuzz.token_sort_ratio(canonical, self._texts[p]) / 100.0
-            score = 100.0 * ((1 - FUZZ_WEIGHT) * blended[slot] + FUZZ_WEIGHT * similarity)
-            entry_id = self.entry_ids[int(self._entries_with_phrasings[slot])]
-            results.append(Candidate(entry_id, round(float(min(score, 100.0)), 1)))
-        results.sort(key=lambda c: -c.score)
-        return results
-
-    def match(self, text: str) -> Match:
-        """Decide between answering, asking "Did you mean…?" and saying "I don't know"."""
-        exact = self._exact.get(" ".join(self.normaliser.words(text)))
-        if exact is not None:
-            return Match("answer", (Candidate(exact, 100.0),))
-        if self.is_greeting(text):
-            return Match("greeting", ())
-        ranked = self.rank(text)
-        if not ranked:
-            return Match("fallback", ())
-        best = ranked[0]
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        clear_lead = best.score >= self.threshold - LEAD_ALLOWANCE and best.score - runner_up >= LEAD
-        if best.score < self.threshold and not clear_lead:
-            return Match("fallback", tuple(ranked[:MAX_CANDIDATES]))
-        # The margin narrows as the best score nears 100: a near-exact phrasing match is rarely
-        # ambiguous, a middling one often is.
-        margin = self.margin * (100.0 - best.score) / max(100.0 - self.threshold, 1e-6)
-        close = [c for c in ranked[1:MAX_CANDIDATES] if best.score - c.score < margin]
-        if close:
-            return Match("clarify", (best, *close))
-        return Match("answer", tuple(ranked[:MAX_CANDIDATES]))
-
+            scored[slot] = 100.0 * ((1 - FUZZ_WEIGHT) * blended[slot] + FUZZ_WEIGHT * similarity)
+        result[self._entries_with_phrasings] = np.minimum(scored, 100.0)
+        return result

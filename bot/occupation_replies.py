@@ -1,39 +1,27 @@
-"""Occupations in chat: deciding when a message is about a job, and the cards and lists shown.
+"""Occupations in chat: the cards and lists a student sees once a message is about a job.
 
-Topic questions ("what is a t level") stay with the knowledge base; job questions ("how do i become
-an electrician", "butcher apprenticeship") go to the occupational maps. An occupation answers
-when its score reaches the occupation threshold and:
-- the message has job-seeking wording (``job_intent_phrases`` in ``knowledge/occupation_phrases.yaml``)
-  and the knowledge base is not near-certain (:data:`KB_CERTAIN`); or
-- the knowledge base would answer, but the occupation scores clearly higher
-  (:data:`CLEARLY_BETTER`) and either the knowledge answer is weak (:data:`KB_WEAK`) or the
-  occupation matches almost exactly (:data:`NEAR_EXACT`, "robotics engineer"); or
-- the knowledge base would not answer (did-you-mean or fallback) and the occupation scores higher.
+Whether a message is about a job is decided in :mod:`bot.routing`; this module builds the reply.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import sqlite_utils
-import yaml
 
 from bot.answers import Button, Reply
 from bot.maps import Occupation
 from bot.matching import Match
-from bot.occupations import PHRASES_PATH, OccupationIndex, level_in_words
+from bot.occupations import OccupationIndex, level_in_words
+from bot.query import Query
 from bot.render import escape
-from bot.text import normalise
+from bot.routing import prefers_occupation, read_job_signal
+from bot.text import stem
 
 if TYPE_CHECKING:
     from bot.answers import Responder
 
-KB_CERTAIN = 90.0
-KB_WEAK = 70.0
-CLEARLY_BETTER = 15.0
-NEAR_EXACT = 95.0
 CHOICE_MARGIN = 4.0
 MAX_CHOICES = 4
 RELATED = 6
@@ -63,81 +51,18 @@ def bundled_occupation_index() -> OccupationIndex:
     return OccupationIndex.build(load_bundled_map())
 
 
-@lru_cache(maxsize=1)
-def _job_intent() -> re.Pattern[str]:
-    data = yaml.safe_load(PHRASES_PATH.read_text(encoding="utf-8")) or {}
-    phrases = sorted({normalise(p) for p in data.get("job_intent_phrases") or ()}, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, phrases)) + r")\b")
-
-
-def has_job_intent(text: str) -> bool:
-    """Whether the message is worded as looking for a job ("how do i become a…", "jobs with…")."""
-    return _job_intent().search(normalise(text)) is not None
-
-
-_PUNCTUATION = re.compile(r"[,.;:!?()]")
-_ARTICLES = frozenset({"a", "an", "the", "some", "one", "in", "at", "with", "for", "on", "as"})
-_BOUNDARY = re.compile(
-    r"\b(?:but|and|n|or|without|thru|through|what|wat|how|any|so|cos|because|coz|if|"
-    r"when|where|do|does|is|are|can|could|should|would|with an|via|instead)\b"
-)
-
-
-def job_words(text: str) -> str | None:
-    """The words naming the job right after job-seeking wording ("…wanna be a mechanic wat do i
-    do" → "mechanic"), so chatty context around it does not dilute the search."""
-    found = None
-    for segment in _PUNCTUATION.split(text.lower()):
-        folded = normalise(segment)
-        matches = list(_job_intent().finditer(folded))
-        if matches:
-            found = folded[matches[-1].end():]
-    if found is None:
-        return None
-    words = found.split()
-    while words and words[0] in _ARTICLES:
-        words.pop(0)
-    focused = _BOUNDARY.split(" ".join(words), maxsplit=1)[0].strip()
-    return focused or None
-
-
-def search_job(index: OccupationIndex, text: str, limit: int) -> list[tuple[Occupation, float]]:
-    """Search the job words when the message has them, else (or if better) the whole message."""
-    whole = index.search(text, limit=limit)
-    focused_text = job_words(text)
-    if focused_text:
-        focused = index.search(focused_text, limit=limit)
-        if focused and (not whole or focused[0][1] >= whole[0][1]):
-            return focused
-    return whole
-
-
-def prefers_occupation(match: Match, occupation_score: float, intent: bool) -> bool:
-    """The boundary between the two indexes (see the module docstring)."""
-    kb_score = match.score if match.kind in ("answer", "clarify") else 0.0
-    if intent:
-        return kb_score < KB_CERTAIN
-    if match.kind == "answer":
-        return occupation_score >= kb_score + CLEARLY_BETTER and (
-            kb_score < KB_WEAK or occupation_score >= NEAR_EXACT
-        )
-    return occupation_score > kb_score
-
-
-def occupation_reply(responder: Responder, text: str, match: Match) -> Reply | None:
+def occupation_reply(responder: Responder, query: Query, match: Match) -> Reply | None:
     """A card (or a short list) when the message is about a job; None leaves it to the KB."""
     index = responder.occupations
     assert index is not None
-    results = search_job(index, text, MAX_CHOICES + 1)
-    if not results:
+    knows = responder.matcher.lexical.knows
+    signal = read_job_signal(index, query.text, MAX_CHOICES + 1, knows)
+    kb_words = all(knows(stem(w)) for w in index.job_words(query.text))
+    if not prefers_occupation(match, signal, responder.occupation_threshold, kb_words):
         return None
-    best, score = results[0]
-    if score < responder.occupation_threshold:
-        return None
-    if not prefers_occupation(match, score, has_job_intent(text)):
-        return None
-    close = [(o, s) for o, s in results[1:] if score - s < CHOICE_MARGIN]
-    ids = tuple(o.id for o, _ in results)
+    best, score = signal.results[0]
+    close = [(o, s) for o, s in signal.results[1:] if score - s < CHOICE_MARGIN]
+    ids = tuple(o.id for o, _ in signal.results)
     if close:
         return choices_reply(responder, [(best, score), *close], candidates=ids)
     return occupation_card(responder, best, score=score, candidates=ids)

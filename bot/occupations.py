@@ -29,8 +29,8 @@ import itertools
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,9 @@ class PhraseRules:
     fillers: frozenset[str]
     synonyms: Mapping[str, str]
     synonym_pattern: re.Pattern[str] | None
+    job_intent: re.Pattern[str] | None = None
+    interest: re.Pattern[str] | None = None
+    common_jobs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> PhraseRules:
@@ -122,12 +125,20 @@ class PhraseRules:
         synonyms = {
             normalise(str(k)): normalise(str(v)) for k, v in (data.get("synonyms") or {}).items()
         }
+        common = {
+            normalise(str(k)): tuple(str(i) for i in v or ())
+            for k, v in (data.get("common_jobs") or {}).items()
+        }
         return cls(
             intent=_alternation(data.get("intent_phrases") or ()),
             fillers=frozenset(normalise(w) for w in data.get("filler_words") or ()),
             synonyms=synonyms,
             synonym_pattern=_alternation(synonyms),
+            job_intent=_alternation(data.get("job_intent_phrases") or ()),
+            interest=_alternation(data.get("interest_phrases") or ()),
+            common_jobs=common,
         )
+
 
     def clean(self, text: str) -> list[str]:
         """The words of ``text`` that could name a job, synonyms applied, in order."""
@@ -147,6 +158,48 @@ def load_phrases(path: Path = PHRASES_PATH) -> PhraseRules:
 
 
 # --- the index ------------------------------------------------------------------------------
+
+MAX_NAME_WORDS = 4
+_POSSESSED = re.compile(r"\b(?:my|your|ur|our|his|her|their|mums|dads)\s+\w+")
+# Words that end many job names but name no job alone.
+_GENERIC = frozenset({"worker", "assistant", "manager", "officer", "technician", "operative",
+                      "specialist", "professional", "practitioner", "leader", "employee",
+                      "staff", "member", "trainee", "apprentice", "student", "person"})
+_BRACKETS = re.compile(r"\([^)]*\)")
+
+
+def fold_plural(word: str) -> str:
+    """A word with a plural -s folded ("nurses" → "nurse"); unlike a stem it keeps "developed"
+    apart from "developer"."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _job_name_phrases(occupation: Occupation, heads: frozenset[str]) -> set[str]:
+    """What the maps call this job: its typical job titles (brackets removed), and its title,
+    the title's part before " - Option" and the option, each only when it ends in a word that
+    names a person doing a job (``heads``): "Site Carpenter" is a job's name, "Geospatial mapping
+    and science" is not."""
+    base, _, option = occupation.title.partition(" - ")
+    names = set(occupation.typical_job_titles)
+    names.update(n for n in (occupation.title, base, option)
+                 if n and (_head(n) in heads or _head(n).endswith(_AGENT_ENDINGS)))
+    return {n for n in (normalise(_BRACKETS.sub(" ", name)) for name in names) if n}
+
+
+# Words that end a job's name, on top of the ends of the maps' typical job titles, and the
+# endings of words for a person doing something (firefighter, pharmacist, electrician).
+_AGENT_ENDINGS = ("er", "or", "ist", "ian", "man", "woman", "wright", "smith")
+_JOB_HEADS = frozenset({"carpenter", "joiner", "technician", "engineer", "operative", "worker",
+                        "assistant", "officer", "manager", "practitioner", "specialist",
+                        "nurse", "therapist", "designer", "developer", "maker", "fitter",
+                        "installer", "inspector", "analyst", "advisor", "adviser", "consultant"})
+
+
+def _head(name: str) -> str:
+    words = normalise(_BRACKETS.sub(" ", name)).split()
+    return fold_plural(words[-1]) if words else ""
 
 
 def _words(text: str, fillers: frozenset[str]) -> list[str]:
@@ -185,6 +238,21 @@ class OccupationIndex:
             by_length[len(word)].append(word)
         self._by_length = dict(by_length)
         self.resolve = lru_cache(maxsize=4096)(self._resolve)
+        # Job names ("dental nurse", "site carpenter"), as stems, for telling a message that
+        # names a job from one that only shares a word with a title.
+        self._job_names: dict[str, list[tuple[frozenset[str], str]]] = defaultdict(list)
+        self._job_name_words: set[str] = set()
+        heads = _JOB_HEADS | {_head(t) for o in occupations for t in o.typical_job_titles}
+        for occupation in occupations:
+            for name in _job_name_phrases(occupation, heads):
+                words = [fold_plural(w) for w in name.split()]
+                self._job_name_words.update(words)
+                stems = [stem(w) for w in words]
+                # "Large goods vehicle driver C + E" ends in licence codes, not the job.
+                head = next((t for t in reversed(stems) if len(t) > 2), stems[-1])
+                entry = (frozenset(stems), head)
+                for token in set(stems):
+                    self._job_names[token].append(entry)
 
     @classmethod
     def build(
@@ -232,6 +300,48 @@ class OccupationIndex:
 
     def __len__(self) -> int:
         return len(self._occupations)
+
+    def job_words(self, text: str) -> list[str]:
+        """The words of ``text`` that could name a job: wording, fillers and numbers removed,
+        everyday words swapped for the maps' own, plurals folded."""
+        return [fold_plural(w) for w in self.rules.clean(text)]
+
+    def names_a_job(self, text: str, ordinary: Callable[[str], bool] = lambda _: False) -> bool:
+        """Whether the message names a job: once job-seeking wording and fillers are removed,
+        its words belong to one title or typical job title and include the word it ends with
+        ("nurse", "software developer", "bricklaying apprenticeship"), or they are in
+        ``common_jobs`` ("police").
+
+        A word counts towards a name when it is spelt as in the name (plurals folded) or, for a
+        word that is not ``ordinary`` (a stem the knowledge base uses), shares the name's stem:
+        "bricklaying" names a bricklayer, "developed" does not name a developer. A person the
+        student has ("my teacher", "my manager") is not a job they are asking about, and a
+        generic word ("worker", "assistant") alone names no job.
+        """
+        words = self.job_words(_POSSESSED.sub(" ", normalise(text)))
+        if not words or len(words) > MAX_NAME_WORDS:
+            return False
+        if " ".join(words) in self.rules.common_jobs:
+            return True
+        stems = [stem(w) for w in words]
+        if all(w in _GENERIC for w in words):
+            return False
+        if not all(w in self._job_name_words or not ordinary(s) for w, s in zip(words, stems)):
+            return False
+        wanted = set(stems)
+        return any(wanted <= name and head in wanted for name, head in self._job_names.get(stems[0], ()))
+
+    def knows_field(self, text: str) -> bool:
+        """Whether ``text`` reads as a field of work the maps cover: its first job word, and at
+        least half of them, are words the maps use, spelt as they spell them."""
+        known = [stem(w) in self._postings for w in self.rules.clean(text)]
+        return bool(known) and known[0] and sum(known) * 2 >= len(known)
+
+    def common_job(self, text: str) -> list[Occupation]:
+        """The usual occupations for a bare job word ("nurse"), from ``common_jobs``."""
+        ids = self.rules.common_jobs.get(" ".join(self.job_words(text)), ())
+        found = [self.map.get(i) for i in ids]
+        return [o for o in found if o is not None and not is_retired(o)]
 
     def get(self, occupation_id: str) -> Occupation | None:
         """An occupation by id (retired ones included: the map has them)."""

@@ -15,6 +15,7 @@ import sqlite_utils
 
 from bot.answers import Responder
 from bot.config import Settings
+from bot.encoder import embedding_cache
 from bot.knowledge import KnowledgeBase, knowledge_fingerprint, load_knowledge
 from bot.occupations import OccupationIndex
 from bot.storage import open_db
@@ -60,10 +61,14 @@ class Services:
 def make_responder(settings: Settings, kb: KnowledgeBase,
                    occupations: OccupationIndex | None = None) -> Responder:
     """A responder with the configured thresholds."""
+    calibrated = {
+        name: value for name, value in (("threshold", settings.match_threshold),
+                                         ("margin", settings.ambiguity_margin)) if value is not None
+    }
     return Responder(
         kb,
-        threshold=settings.match_threshold,
-        margin=settings.ambiguity_margin,
+        **calibrated,
+        cache=embedding_cache(settings.cache_dir),
         max_chars=settings.max_question_chars,
         occupations=occupations,
         occupation_threshold=settings.occupation_threshold,

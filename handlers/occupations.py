@@ -6,9 +6,10 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.answers import Button, Reply
-from bot.occupation_replies import choices_reply, occupation_card, related_reply, search_job
+from bot.occupation_replies import choices_reply, occupation_card, related_reply
 from bot.occupations import OccupationIndex, level_in_words
 from bot.render import escape
+from bot.routing import search_job
 from bot.services import Services, services_from
 from handlers.chat import expired_button
 from handlers.send import send_reply

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from bot.answers import Responder
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
+from bot.knowledge import load_knowledge
 from bot.local_api import LocalBotApi
 from bot.maps import OccupationMap, load_bundled_map
+from bot.occupation_replies import bundled_occupation_index
 from bot.services import build_services
 from handlers.app import build_application, start_local, stop_local
 
@@ -59,7 +62,7 @@ def kb_dir(tmp_path: Path) -> Path:
     """A small, valid knowledge base: the real data files and four entries."""
     root = tmp_path / "knowledge"
     root.mkdir()
-    for name in ("messages.yaml", "matching.yaml", "safeguarding.yaml"):
+    for name in ("messages.yaml", "matching.yaml", "safeguarding.yaml", "smalltalk.yaml"):
         shutil.copy(REAL_KB / name, root / name)
     write_entry(root, "t-level-basics", "What is a T Level?",
                 ["what is a t level", "t levels explained", "how long is a t level"],
@@ -139,6 +142,18 @@ async def bot(real_settings: Settings, local_api: LocalBotApi) -> AsyncIterator[
         await start_local(application, poll_timeout=1)
         yield application
         await stop_local(application)
+
+
+@cache
+def real_responder() -> Responder:
+    """The real knowledge base and the bundled map, built once per test run (read-only)."""
+    return Responder(load_knowledge(REAL_KB), occupations=bundled_occupation_index())
+
+
+@pytest.fixture
+def responder() -> Responder:
+    """The shared real responder."""
+    return real_responder()
 
 
 @cache

@@ -1,0 +1,158 @@
+"""Finding the entry a question is about: fuzzy words and sentence meaning, fused, then decided.
+
+Two channels score every entry (both 0-100 in the end):
+
+- **Words** (:mod:`bot.lexical`): IDF-weighted recall with rapidfuzz typo correction. Strong on
+  typos, abbreviations, rare exact words and questions typed like a listed phrasing.
+- **Meaning** (:mod:`bot.semantic`): cosine similarity between the question's sentence vector and
+  the entry's closest phrasing, plus half the similarity with the closest sentence of its answer
+  (all-MiniLM-L6-v2). Strong on paraphrase and formal FAQ wording that shares few words with any
+  phrasing ("How are T Levels developed?").
+
+The fused score is ``LEXICAL_WEIGHT × words + (1 - LEXICAL_WEIGHT) × 100 × meaning``.
+A long message is also scored sentence by sentence (:mod:`bot.query`); each entry keeps its best
+part, a sentence counting :data:`SENTENCE_WEIGHT` of the whole.
+
+Decision, on the best entry's fused score:
+
+- the question is exactly a listed phrasing (after clean-up) → answer;
+- below ``clarify_floor`` → "I don't know" (fallback);
+- below ``threshold`` → "Did you mean…?" with the entries within :data:`CLARIFY_BAND` of the
+  best, or "I don't know" when nothing else is close and the best is below the floor;
+- at or above ``threshold``: when the runner-up is within the margin → "Did you mean…?";
+  otherwise answer. The margin is ``margin`` points at the threshold and shrinks linearly to 0
+  at a perfect score.
+
+Calibration: the weights and the three cut-offs were chosen together with five-fold
+cross-validation over every labelled set in ``tests/data`` (``tools/tune_matching.py`` prints the
+grid and the held-out folds' results), maximising right answers and correct abstentions while
+keeping confident wrong answers rarer than clarifications. ``CAREERS_BOT_MATCH_THRESHOLD`` and
+``CAREERS_BOT_AMBIGUITY_MARGIN`` override the threshold and margin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bot.encoder import EmbeddingCache
+from bot.lexical import LexicalIndex
+from bot.query import Query
+from bot.semantic import SemanticIndex
+from bot.text import Normaliser
+
+LEXICAL_WEIGHT = 0.4
+SENTENCE_WEIGHT = 0.0
+THRESHOLD = 54.0
+MARGIN = 4.0
+CLARIFY_FLOOR = 51.0
+CLARIFY_BAND = 4.0
+AGREEMENT_BONUS = 6.0
+MAX_CANDIDATES = 3
+
+Kind = Literal["answer", "clarify", "fallback"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry and how well the question matched it (0-100)."""
+
+    entry_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """The matcher's decision and the candidates behind it, best first."""
+
+    kind: Kind
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+class Matcher:
+    """Both channels over one knowledge base, and the decision between them."""
+
+    def __init__(
+        self,
+        phrasings: Mapping[str, Sequence[str]],
+        normaliser: Normaliser,
+        cache: EmbeddingCache,
+        *,
+        bodies: Mapping[str, str] | None = None,
+        threshold: float = THRESHOLD,
+        margin: float = MARGIN,
+        clarify_floor: float = CLARIFY_FLOOR,
+        lexical_weight: float = LEXICAL_WEIGHT,
+    ) -> None:
+        self.entry_ids = list(phrasings)
+        self.lexical = LexicalIndex(phrasings, normaliser, bodies=bodies)
+        self.semantic = SemanticIndex(phrasings, cache, bodies)
+        self.threshold = threshold
+        self.margin = margin
+        self.clarify_floor = min(clarify_floor, threshold)
+        self.lexical_weight = lexical_weight
+
+    @property
+    def phrasing_count(self) -> int:
+        return self.lexical.phrasing_count
+
+    def scores(self, query: Query) -> tuple[np.ndarray, bool]:
+        """Every entry's fused score (``entry_ids`` order), its best part of the message; and
+        whether the word and meaning channels, on their own, both put the fused best first."""
+        meaning = self.semantic.scores(query.vectors)
+        best = np.zeros(len(self.entry_ids))
+        agree = False
+        for i, part in enumerate(query.parts):
+            lexical = self.lexical.scores(part.words)
+            fused = (self.lexical_weight * lexical
+                     + (1 - self.lexical_weight) * 100.0 * meaning[i])
+            if i == 0:
+                top = int(np.argmax(fused))
+                agree = int(np.argmax(lexical)) == top == int(np.argmax(meaning[i])) and (
+                    lexical[top] > 0)
+            best = np.maximum(best, fused if i == 0 else SENTENCE_WEIGHT * fused)
+        return best, agree
+
+    def rank(self, query: Query, limit: int = MAX_CANDIDATES) -> list[Candidate]:
+        """The best entries for the query, best first."""
+        return self._ranked(self.scores(query)[0], limit)
+
+    def _ranked(self, fused: np.ndarray, limit: int) -> list[Candidate]:
+        order = np.argsort(-fused, kind="stable")[:limit]
+        return [Candidate(self.entry_ids[i], round(float(fused[i]), 1)) for i in order
+                if fused[i] > 0]
+
+    def match(self, query: Query) -> Match:
+        """Decide between answering, asking "Did you mean…?" and saying "I don't know"."""
+        exact = self.lexical.exact(query.words)
+        if exact is not None:
+            return Match("answer", (Candidate(exact, 100.0),))
+        fused, agree = self.scores(query)
+        ranked = self._ranked(fused, MAX_CANDIDATES)
+        # Two channels that pick the same entry on their own are more often right than either.
+        bonus = AGREEMENT_BONUS if agree else 0.0
+        threshold = self.threshold - bonus
+        if not ranked or ranked[0].score < self.clarify_floor - bonus:
+            return Match("fallback", tuple(ranked))
+        best = ranked[0]
+        if best.score < threshold:
+            close = [c for c in ranked[1:] if best.score - c.score < CLARIFY_BAND]
+            return Match("clarify", (best, *close))
+        # The margin narrows as the best score nears 100: a near-exact match is rarely
+        # ambiguous, a middling one often is.
+        margin = self.margin * (100.0 - best.score) / max(100.0 - threshold, 1e-6)
+        close = [c for c in ranked[1:] if best.score - c.score < margin]
+        if close:
+            return Match("clarify", (best, *close))
+        return Match("answer", tuple(ranked))
