@@ -164,7 +164,9 @@ _POSSESSED = re.compile(r"\b(?:my|your|ur|our|his|her|their|mums|dads)\s+\w+")
 # Words that end many job names but name no job alone.
 _GENERIC = frozenset({"worker", "assistant", "manager", "officer", "technician", "operative",
                       "specialist", "professional", "practitioner", "leader", "employee",
-                      "staff", "member", "trainee", "apprentice", "student", "person"})
+                      "staff", "member", "trainee", "apprentice", "student", "person",
+                      "technical", "senior", "junior", "lead", "head", "chief", "principal",
+                      "general"})
 _BRACKETS = re.compile(r"\([^)]*\)")
 
 

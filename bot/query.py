@@ -4,9 +4,11 @@ Every check on the answer path (safeguarding, small talk, the knowledge base, th
 maps) works from the same :class:`Query`, so the text is normalised and encoded once per message,
 not once per check.
 
-A long message (a parent's paragraph, a chatty question) is also split into sentences: each
-sentence is scored on its own as well as the whole, so the one sentence that asks the question can
-carry the answer ("My son is 16 and has been offered a place at a garage. … Will he be paid?").
+A long message (a parent's paragraph, a chatty question) is read whole by the matcher, which
+gives long messages a lower threshold (:data:`bot.matching.LONG_MESSAGE_BONUS`): scored one
+sentence at a time, real questions were answered worse, because "Is that legal?" means little
+without the sentence before it. Its sentences are still encoded one by one for the safeguarding
+check, where one sentence of a long message can be a disclosure.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from bot.text import Normaliser
 
 # A sentence ends at . ? ! or a line break; "e.g." and "£8.00" are not ends.
 _SENTENCE_END = re.compile(r"(?<=[?!])\s+|(?<=[a-z)][.])\s+(?=[A-Za-z])|\n+|(?<=[.;])\s+(?=[A-Z])")
-MIN_SENTENCE_WORDS = 3
-MAX_SENTENCES = 6
+MIN_SENTENCE_WORDS = 2
+MAX_SENTENCES = 8
+LONG_MESSAGE_WORDS = 20
+SPLIT_MESSAGE_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class Part:
 
 @dataclass(frozen=True)
 class Query:
-    """What the answer path knows about one message."""
+    """What the answer path knows about one message: the whole first, then its sentences."""
 
     text: str
     parts: tuple[Part, ...]
@@ -53,7 +57,9 @@ class Query:
 
 
 def sentences(text: str) -> list[str]:
-    """The sentences of a message worth scoring alone (only when there are two or more)."""
+    """The sentences of a message worth checking alone (only when there are two or more)."""
+    if len(text.split()) < SPLIT_MESSAGE_WORDS:
+        return []
     found = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
     found = [s for s in found if len(s.split()) >= MIN_SENTENCE_WORDS]
     return found[:MAX_SENTENCES] if len(found) > 1 else []

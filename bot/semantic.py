@@ -1,36 +1,31 @@
 """Meaning-based scores for knowledge entries: the sentence encoder's half of the matcher.
 
-Every phrasing of every entry (title and alternate questions) and every sentence of its answer is
-encoded once per knowledge base (vectors are cached on disk by
-:class:`bot.encoder.EmbeddingCache`). A question is encoded once; its score for an entry is the
-cosine similarity with the entry's closest phrasing, plus :data:`ANSWER_WEIGHT` times the
-similarity with the answer's closest sentence (the sum scaled back to 0-1). The model was trained on questions paired with
-the passages that answer them, so the answer's own sentences help where no phrasing is close:
-"What does the T stand for?" finds the sentence that says what it stands for.
+Every phrasing of every entry (title and alternate questions) is encoded once per knowledge base
+(vectors are cached on disk by :class:`bot.encoder.EmbeddingCache`). A question is encoded once,
+and scored two ways per entry:
+
+- **nearest**: the cosine similarity with the entry's closest phrasing;
+- **read-out**: a linear map from sentence vectors to entries, fitted in closed form (ridge
+  regression) on the knowledge base's own phrasings each time it loads. It learns which
+  directions of meaning separate one entry from its neighbours, so it generalises past the
+  nearest phrasing: on real people's questions it lifted the right entry to first place in
+  about one case in twenty more than the nearest phrasing alone.
+
+The score is ``(nearest + READOUT_WEIGHT × read-out) / (1 + READOUT_WEIGHT)``, 0 to 1.
+Comparing questions with the answers' own sentences was tried too; cross-validation gave it no
+weight, so it is not used.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from bot.encoder import EmbeddingCache
 
-ANSWER_WEIGHT = 0.0
 READOUT_WEIGHT = 3.0
 READOUT_RIDGE = 0.1
-MIN_SENTENCE_WORDS = 4
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_MARKUP = re.compile(r"\]\([^)]*\)|\*\*|\\|^[-*]\s+", re.MULTILINE)
-
-
-def answer_sentences(body: str) -> list[str]:
-    """The sentences of an answer worth comparing with a question (Markdown removed)."""
-    plain = _MARKUP.sub(lambda m: "]" if m.group(0).startswith("]") else "", body)
-    found = (s.strip(" -[]") for s in _SENTENCE.split(plain))
-    return [s for s in found if len(s.split()) >= MIN_SENTENCE_WORDS]
 
 
 class _Groups:
@@ -55,15 +50,11 @@ class _Groups:
 
 
 class SemanticIndex:
-    """Phrasing and answer-sentence vectors of one knowledge base, grouped by entry, and a
-    linear read-out trained on the phrasings."""
+    """Phrasing vectors of one knowledge base, grouped by entry, and the read-out fitted on them."""
 
-    def __init__(self, phrasings: Mapping[str, Sequence[str]], cache: EmbeddingCache,
-                 bodies: Mapping[str, str] | None = None) -> None:
+    def __init__(self, phrasings: Mapping[str, Sequence[str]], cache: EmbeddingCache) -> None:
         self.entry_ids = list(phrasings)
         self._phrasings = _Groups([phrasings[e] for e in self.entry_ids], cache)
-        self._answers = _Groups(
-            [answer_sentences((bodies or {}).get(e, "")) for e in self.entry_ids], cache)
         counts = [len(phrasings[e]) for e in self.entry_ids]
         self._readout = _ridge_readout(self._phrasings.matrix, np.repeat(
             np.arange(len(counts)), counts), len(counts))
@@ -72,17 +63,16 @@ class SemanticIndex:
     def phrasing_count(self) -> int:
         return len(self._phrasings.matrix)
 
-    def channels(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Closest phrasing, closest answer sentence and the read-out, each (queries, entries)."""
+    def channels(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Closest phrasing and read-out, each of shape (queries, entries)."""
         vectors = np.atleast_2d(vectors)
         readout = np.clip(np.c_[vectors, np.ones(len(vectors))] @ self._readout, 0.0, 1.0)
-        return self._phrasings.best(vectors), self._answers.best(vectors), readout
+        return self._phrasings.best(vectors), readout
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Each entry's similarity to each query vector: shape (queries, entries), 0 to 1."""
-        nearest, answer, readout = self.channels(vectors)
-        return (nearest + ANSWER_WEIGHT * answer + READOUT_WEIGHT * readout) / (
-            1 + ANSWER_WEIGHT + READOUT_WEIGHT)
+        nearest, readout = self.channels(vectors)
+        return (nearest + READOUT_WEIGHT * readout) / (1 + READOUT_WEIGHT)
 
 
 def _ridge_readout(matrix: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:

@@ -40,7 +40,7 @@ async def test_did_you_mean_buttons_lead_to_the_chosen_answer(
 ) -> None:
     responder = bot.bot_data["services"].responder
     question = next(q for q in ("t level or apprenticeship pay", "apprenticeship", "t levels vs",
-                                "cambridge", "levels", "courses", "qualifications")
+                                "cambridge", "levels", "courses", "qualifications", "is it paid")
                     if responder.reply(q).kind == "clarify")
     local_api.push_text(CHAT, question)
     [clarify] = await local_api.wait_for_messages(CHAT, 1)

@@ -32,19 +32,19 @@ from bot.evaluation import Case, read_cases  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching import Candidate, Match  # noqa: E402
 from bot.occupation_replies import bundled_occupation_index  # noqa: E402
+from bot.query import LONG_MESSAGE_WORDS  # noqa: E402
 
 SETS = ("dev", "paraphrases", "real-dev", "real-pages")
 WRONG_COST = 1.5
 FOLDS = 5
 GRID = {
-    "answer_weight": (0.0, 0.25, 0.5, 0.75, 1.0),
     "readout_weight": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
     "lexical_weight": (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6),
-    "sentence_weight": (0.0, 0.85, 0.9, 0.95, 1.0),
     "threshold": tuple(np.arange(36.0, 90.0, 1.0)),
     "margin": (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0),
     "clarify_floor": tuple(np.arange(30.0, 90.0, 1.0)),
     "agreement_bonus": (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0),
+    "long_message_bonus": (0.0, 4.0, 8.0, 10.0, 12.0, 15.0, 18.0, 21.0, 25.0, 30.0),
 }
 
 
@@ -56,8 +56,8 @@ class Row:
     case: Case
     early: Reply | None            # decided before the knowledge base (safety, small talk, job)
     exact: str | None
-    lexical: list[np.ndarray]      # per part
-    channels: tuple[np.ndarray, np.ndarray, np.ndarray]  # nearest, answer, read-out
+    lexical: np.ndarray
+    channels: tuple[np.ndarray, np.ndarray]  # nearest, read-out
     late_smalltalk: bool
 
 
@@ -76,8 +76,8 @@ def collect(responder: Responder) -> list[Row]:
             query = responder.reader.read(text)
             rows.append(Row(
                 name, case, early, matcher.lexical.exact(query.words),
-                [matcher.lexical.scores(p.words) for p in query.parts],
-                matcher.semantic.channels(query.vectors),
+                matcher.lexical.scores(query.words),
+                matcher.semantic.channels(query.vector),
                 responder.smalltalk.detect(query) is not None,
             ))
     return rows
@@ -89,22 +89,17 @@ def decide(row: Row, ids: Sequence[str], p: dict[str, float]) -> tuple[str, str 
         return row.early.kind, row.early.id, row.early.candidates
     if row.exact is not None:
         return "answer", row.exact, (row.exact,)
-    nearest, answer, readout = row.channels
-    meaning = (nearest + p["answer_weight"] * answer + p["readout_weight"] * readout) / (
-        1 + p["answer_weight"] + p["readout_weight"])
-    best = np.zeros(len(ids))
-    agree = False
-    for i, lexical in enumerate(row.lexical):
-        if i and not p["sentence_weight"]:
-            break
-        fused = p["lexical_weight"] * lexical + (1 - p["lexical_weight"]) * 100 * meaning[i]
-        if i == 0:
-            top = int(np.argmax(fused))
-            agree = int(np.argmax(lexical)) == top == int(np.argmax(meaning[i])) and lexical[top] > 0
-        best = np.maximum(best, fused if i == 0 else p["sentence_weight"] * fused)
+    nearest, readout = row.channels
+    meaning = (nearest + p["readout_weight"] * readout) / (1 + p["readout_weight"])
+    lexical = row.lexical
+    best = p["lexical_weight"] * lexical + (1 - p["lexical_weight"]) * 100 * meaning[0]
+    top = int(np.argmax(best))
+    agree = int(np.argmax(lexical)) == top == int(np.argmax(meaning[0])) and lexical[top] > 0
     order = np.argsort(-best, kind="stable")[:3]
     ranked = [Candidate(ids[i], round(float(best[i]), 1)) for i in order]
-    match = _decide(ranked, p, p["agreement_bonus"] if agree else 0.0)
+    long = len(row.case.question.split()) >= LONG_MESSAGE_WORDS
+    match = _decide(ranked, p, (p["agreement_bonus"] if agree else 0.0)
+                    + (p["long_message_bonus"] if long else 0.0))
     if match.kind == "fallback" and row.late_smalltalk:
         return "smalltalk", None, ()
     cands = tuple(c.entry_id for c in match.candidates)
@@ -153,11 +148,12 @@ def best_params(rows: Sequence[Row], ids: Sequence[str]) -> dict[str, float]:
     best: tuple[float, dict[str, float]] | None = None
     keys = list(GRID)
     # Coordinate search from the current constants: a full grid is too large to replay.
-    current = {"answer_weight": semantic.ANSWER_WEIGHT, "readout_weight": semantic.READOUT_WEIGHT,
-               "lexical_weight": matching.LEXICAL_WEIGHT, "sentence_weight": matching.SENTENCE_WEIGHT,
+    current = {"readout_weight": semantic.READOUT_WEIGHT,
+               "lexical_weight": matching.LEXICAL_WEIGHT,
                "threshold": matching.THRESHOLD, "margin": matching.MARGIN,
                "clarify_floor": matching.CLARIFY_FLOOR,
-               "agreement_bonus": matching.AGREEMENT_BONUS}
+               "agreement_bonus": matching.AGREEMENT_BONUS,
+               "long_message_bonus": matching.LONG_MESSAGE_BONUS}
     for _ in range(4):
         for key in keys:
             for value in GRID[key]:
