@@ -146,9 +146,12 @@ class LexicalIndex:
         """The entry whose phrasing is exactly these (canonical, stemmed) words, if any."""
         return self._exact.get(" ".join(words))
 
-    def knows(self, word: str) -> bool:
-        """Whether a canonical, stemmed word occurs in any phrasing or answer."""
-        return word in self._vocab
+    def uses(self, word: str) -> bool:
+        """Whether the knowledge base uses ``word`` as typed (after its spelling clean-up and
+        stemming: "earn" is "salary" here) in any phrasing or answer, or it is a stopword."""
+        tokens = self.normaliser.words(word)
+        return bool(tokens) and all(t in self._vocab or t in self.normaliser.stopwords
+                                    for t in tokens)
 
     def _correct_uncached(self, token: str) -> tuple[int, float] | None:
         """The vocabulary word closest to an unknown one, with a confidence factor."""

@@ -17,7 +17,6 @@ from bot.occupations import OccupationIndex, level_in_words
 from bot.query import Query
 from bot.render import escape
 from bot.routing import prefers_occupation, read_job_signal
-from bot.text import stem
 
 if TYPE_CHECKING:
     from bot.answers import Responder
@@ -55,9 +54,9 @@ def occupation_reply(responder: Responder, query: Query, match: Match) -> Reply 
     """A card (or a short list) when the message is about a job; None leaves it to the KB."""
     index = responder.occupations
     assert index is not None
-    knows = responder.matcher.lexical.knows
-    signal = read_job_signal(index, query.text, MAX_CHOICES + 1, knows)
-    kb_words = all(knows(stem(w)) for w in index.job_words(query.text))
+    uses = responder.matcher.lexical.uses
+    signal = read_job_signal(index, query.text, MAX_CHOICES + 1, uses)
+    kb_words = all(uses(w) for w in index.job_words(query.text))
     if not prefers_occupation(match, signal, responder.occupation_threshold, kb_words):
         return None
     best, score = signal.results[0]

@@ -160,13 +160,15 @@ def load_phrases(path: Path = PHRASES_PATH) -> PhraseRules:
 # --- the index ------------------------------------------------------------------------------
 
 MAX_NAME_WORDS = 4
+_TRADE_CONTEXT = re.compile(r"\b(?:apprentice\w*|course|courses|training|job|jobs|career|careers|"
+                            r"work|qualification\w*|t levels?)\b")
 _POSSESSED = re.compile(r"\b(?:my|your|ur|our|his|her|their|mums|dads)\s+\w+")
 # Words that end many job names but name no job alone.
 _GENERIC = frozenset({"worker", "assistant", "manager", "officer", "technician", "operative",
                       "specialist", "professional", "practitioner", "leader", "employee",
                       "staff", "member", "trainee", "apprentice", "student", "person",
                       "technical", "senior", "junior", "lead", "head", "chief", "principal",
-                      "general"})
+                      "general", "skill"})
 _BRACKETS = re.compile(r"\([^)]*\)")
 
 
@@ -315,8 +317,10 @@ class OccupationIndex:
         ``common_jobs`` ("police").
 
         A word counts towards a name when it is spelt as in the name (plurals folded) or, for a
-        word that is not ``ordinary`` (a stem the knowledge base uses), shares the name's stem:
-        "bricklaying" names a bricklayer, "developed" does not name a developer. A person the
+        word that is not ``ordinary`` (a word the knowledge base uses), shares the name's stem:
+        "bricklaying" names a bricklayer, "developed" does not name a developer. Words the
+        knowledge base never uses need not include the name's last word when the message is
+        about work or training ("tailoring apprenticeship"). A person the
         student has ("my teacher", "my manager") is not a job they are asking about, and a
         generic word ("worker", "assistant") alone names no job.
         """
@@ -328,10 +332,16 @@ class OccupationIndex:
         stems = [stem(w) for w in words]
         if all(w in _GENERIC for w in words):
             return False
-        if not all(w in self._job_name_words or not ordinary(s) for w, s in zip(words, stems)):
+        if not all(w in self._job_name_words or not ordinary(w) for w in words):
             return False
         wanted = set(stems)
-        return any(wanted <= name and head in wanted for name, head in self._job_names.get(stems[0], ()))
+        # Beside a word about work or training, words the knowledge base never uses name a
+        # trade even when they are not the last word of its name ("tailoring apprenticeship":
+        # "bespoke tailor and cutter"; not "4 categories").
+        trade = not any(ordinary(w) for w in words) and _TRADE_CONTEXT.search(
+            normalise(text)) is not None
+        return any(wanted <= name and (head in wanted or trade)
+                   for name, head in self._job_names.get(stems[0], ()))
 
     def knows_field(self, text: str) -> bool:
         """Whether ``text`` reads as a field of work the maps cover: its first job word, and at

@@ -99,7 +99,7 @@ def search_job(index: OccupationIndex, text: str, limit: int) -> list[tuple[Occu
 def read_job_signal(index: OccupationIndex, text: str, limit: int,
                     ordinary: Callable[[str], bool] = lambda _: False) -> JobSignal:
     """The occupations a message asks about, or none when it is not about a job.
-    ``ordinary`` says whether a stem is one the knowledge base itself uses."""
+    ``ordinary`` says whether a word is one the knowledge base itself uses."""
     becoming = words_after(index.rules.job_intent, text)
     # "dental nurse how do i train": the job comes before the question about it.
     lead = _BOUNDARY.split(normalise(text), maxsplit=1)[0]
