@@ -101,7 +101,11 @@ class Responder:
             threshold=threshold,
             margin=margin,
         )
-        self.safeguarding = SafeguardingDetector(kb.safeguarding.get("phrases", ()), normaliser)
+        self.safeguarding = SafeguardingDetector(
+            kb.safeguarding, kb.safeguarding_exemplars, normaliser, cache,
+            ordinary=self.matcher.lexical.vocabulary | normaliser.stopwords,
+            careers_texts=[t for e in kb.entries.values() for t in (e.title, *e.questions)]
+            + (occupations.job_names() if occupations is not None else []))
         self.smalltalk = SmallTalkDetector(kb.smalltalk, cache)
         self.max_chars = max_chars
         self.occupations = occupations
@@ -190,9 +194,11 @@ class Responder:
                 return Reply("smalltalk", chat.reply, chat.kind)
             example = escape(self.examples(text, 1)[0])
             return Reply("fallback", self.kb.message("empty_text", example=example))
-        if self.safeguarding.is_concerning(text):
-            return Reply("safeguarding", self.kb.safeguarding["reply"].strip())
         query = self.reader.read(text)
+        # Before anything else: a disclosure mixed with a careers question gets help first.
+        concern = self.safeguarding.check(query)
+        if concern is not None:
+            return Reply("safeguarding", concern.reply, concern.category)
         chat = self.smalltalk.detect(query, topical=True)
         if chat is not None:
             return Reply("smalltalk", chat.reply, chat.kind)

@@ -6,8 +6,8 @@ for people and ignored here). Labels:
 - an entry id, or several separated by ``|`` when any of them is a right answer;
 - ``none``: the bot should say it does not know (small talk also counts: it answers nothing).
   ``none|id`` means "I don't know" is right, and so is that entry once the knowledge base has it;
-- ``safeguarding`` or ``safeguarding:<category>``: a disclosure; the safeguarding reply (of that
-  category) is the only right answer;
+- ``safeguarding`` or ``safeguarding:<category>``: a disclosure; only the safeguarding reply is
+  right ("caught"), and the category's own help is reported beside it;
 - ``not:safeguarding``: a careers question with alarming words; anything but the safeguarding
   reply is right (these measure false positives);
 - ``occupation:OCC1|OCC2``: any of those occupations, shown as a card or first in a list.
@@ -77,8 +77,7 @@ class Case:
         """Whether the reply is right: the right entry answered, an abstention, and so on."""
         group = self.group
         if group == "safeguarding":
-            return reply.kind == "safeguarding" and (self.category is None
-                                                     or reply.id == self.category)
+            return reply.kind == "safeguarding"
         if group == "not-safeguarding":
             return reply.kind != "safeguarding"
         if group == "occupation":
@@ -88,6 +87,10 @@ class Case:
         if group == "none":
             return reply.kind in ("fallback", "smalltalk")
         return reply.kind == "smalltalk" and "bot-help" in self.alternatives
+
+    def right_help(self, reply: Reply) -> bool:
+        """A disclosure answered with its own category's help (any help, if none is named)."""
+        return reply.kind == "safeguarding" and self.category in (None, reply.id)
 
     def offered_by(self, reply: Reply) -> bool:
         """Right, or among the first three choices offered ("Did you mean…?", a job list)."""
@@ -107,6 +110,7 @@ class GroupResult:
     total: int = 0
     passed: int = 0
     offered: int = 0
+    right_help: int = 0
     misses: list[tuple[Case, Reply]] = field(default_factory=list)
 
     @property
@@ -138,9 +142,12 @@ class EvalReport:
                 line = f"{LABELS[group]}: {r.rate:.1%} ({r.passed}/{r.total})"
                 if group in ("topic", "occupation"):
                     line += f", offered in top 3: {r.offered / r.total:.1%}"
+                if group == "safeguarding":
+                    line += f", with its own category's help: {r.right_help / r.total:.1%}"
                 lines.append(line)
         for category, r in sorted(self.by_category.items()):
-            lines.append(f"  safeguarding {category}: {r.rate:.1%} ({r.passed}/{r.total})")
+            lines.append(f"  safeguarding {category}: caught {r.rate:.1%} ({r.passed}/{r.total}), "
+                         f"its own help {r.right_help / r.total:.1%}")
         lines.append(f"confident wrong answers: {self.confident_wrong} of {self.total} "
                      f"({self.confident_wrong_rate:.1%})")
         lines.append(f"careers questions misrouted to safeguarding: {self.false_safeguarding}")
@@ -180,7 +187,8 @@ def evaluate(responder: Responder, cases: Iterable[Case]) -> EvalReport:
             result.total += 1
             result.passed += passed
             result.offered += case.offered_by(reply)
-            if not passed:
+            result.right_help += case.right_help(reply)
+            if not passed or (case.category and not case.right_help(reply)):
                 result.misses.append((case, reply))
         report.total += 1
         if case.group not in ("safeguarding",) and reply.kind == "safeguarding":

@@ -68,6 +68,7 @@ class KnowledgeBase:
     messages: dict[str, Any] = field(default_factory=dict)
     matching: dict[str, Any] = field(default_factory=dict)
     safeguarding: dict[str, Any] = field(default_factory=dict)
+    safeguarding_exemplars: dict[str, Any] = field(default_factory=dict)
     smalltalk: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None
 
@@ -232,6 +233,50 @@ def _check_word_lists(path: Path, matching: Mapping[str, Any]) -> list[Problem]:
     return found
 
 
+def _text_list(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(i, str) and i.strip() for i in value)
+
+
+def _check_safeguarding(path: Path, data: Mapping[str, Any]) -> list[Problem]:
+    """Every category needs a reply and phrases; who reviews the file must be said."""
+    if not data:
+        return []
+    found = []
+    if not data.get("reviewed_by") or not data.get("last_checked"):
+        found.append(Problem(path, "say who reviews this file ('reviewed_by') and when "
+                                   "('last_checked')"))
+    categories = data.get("categories")
+    if not isinstance(categories, dict) or not categories:
+        return [*found, Problem(path, "'categories' must map each category to its reply and phrases")]
+    for category, spec in categories.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("reply"), str) or not spec["reply"].strip():
+            found.append(Problem(path, f"category '{category}' needs a 'reply'"))
+        elif not _text_list(spec.get("phrases")):
+            found.append(Problem(path, f"category '{category}' needs a list of text 'phrases' "
+                                       "(quote yes/no/on/off)"))
+    return found
+
+
+def _check_exemplars(path: Path, data: Mapping[str, Any], categories: set[str]) -> list[Problem]:
+    """Exemplars belong to known categories; the careers examples guard precision."""
+    if not data:
+        return []
+    found = []
+    exemplars = data.get("categories")
+    if not isinstance(exemplars, dict) or not exemplars:
+        found.append(Problem(path, "'categories' must map categories to example messages"))
+    else:
+        for category, texts in exemplars.items():
+            if categories and category not in categories:
+                found.append(Problem(path, f"category '{category}' is not in safeguarding.yaml"))
+            if not _text_list(texts):
+                found.append(Problem(path, f"category '{category}' needs a list of text examples"))
+    if not _text_list(data.get("not_safeguarding")):
+        found.append(Problem(path, "'not_safeguarding' needs careers questions with alarming words"))
+    return found
+
+
 def _check_smalltalk(path: Path, data: Mapping[str, Any]) -> list[Problem]:
     """Every small-talk kind needs text examples and at least one reply."""
     kinds = data.get("kinds")
@@ -286,9 +331,10 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     matching = _load_yaml(root / "matching.yaml", problems)
     problems.extend(_check_word_lists(root / "matching.yaml", matching))
     safeguarding = _load_yaml(root / "safeguarding.yaml", problems)
-    for key in ("phrases", "reply"):
-        if safeguarding and not safeguarding.get(key):
-            problems.append(Problem(root / "safeguarding.yaml", f"missing or empty '{key}'"))
+    problems.extend(_check_safeguarding(root / "safeguarding.yaml", safeguarding))
+    exemplars = _load_yaml(root / "safeguarding_exemplars.yaml", problems)
+    problems.extend(_check_exemplars(root / "safeguarding_exemplars.yaml", exemplars,
+                                     set(safeguarding.get("categories") or ())))
     smalltalk = _load_yaml(root / "smalltalk.yaml", problems)
     problems.extend(_check_smalltalk(root / "smalltalk.yaml", smalltalk))
     if problems:
@@ -298,6 +344,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         messages=messages,
         matching=matching,
         safeguarding=safeguarding,
+        safeguarding_exemplars=exemplars,
         smalltalk=smalltalk,
         root=root,
     )

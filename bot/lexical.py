@@ -142,6 +142,11 @@ class LexicalIndex:
     def phrasing_count(self) -> int:
         return len(self._texts)
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every canonical, stemmed word of the phrasings and answers."""
+        return frozenset(self._vocab)
+
     def exact(self, words: Sequence[str]) -> str | None:
         """The entry whose phrasing is exactly these (canonical, stemmed) words, if any."""
         return self._exact.get(" ".join(words))

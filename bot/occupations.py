@@ -305,6 +305,11 @@ class OccupationIndex:
     def __len__(self) -> int:
         return len(self._occupations)
 
+    def job_names(self) -> list[str]:
+        """Every current occupation's title and typical job titles, once each."""
+        names = (n for o in self._occupations for n in (o.title, *o.typical_job_titles))
+        return list(dict.fromkeys(names))
+
     def job_words(self, text: str) -> list[str]:
         """The words of ``text`` that could name a job: wording, fillers and numbers removed,
         everyday words swapped for the maps' own, plurals folded."""

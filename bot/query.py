@@ -7,8 +7,8 @@ not once per check.
 A long message (a parent's paragraph, a chatty question) is read whole by the matcher, which
 gives long messages a lower threshold (:data:`bot.matching.LONG_MESSAGE_BONUS`): scored one
 sentence at a time, real questions were answered worse, because "Is that legal?" means little
-without the sentence before it. Its sentences are still encoded one by one for the safeguarding
-check, where one sentence of a long message can be a disclosure.
+without the sentence before it. Its sentences and clauses are still encoded one by one for the
+safeguarding check, where one clause can be a disclosure ("…not that it matters, i'll be gone").
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ import numpy as np
 from bot.encoder import Encoder
 from bot.text import Normaliser
 
+# A clause starts at a word that joins two thoughts ("i failed my exams and i just want to
+# die", "how do i become a nurse not that it matters"), for the safeguarding check.
+_CLAUSE = re.compile(r"[,;:!?.]+|\b(?:and|but|cos|coz|cuz|because|so|anyway|though|tho|not that|"
+                     r"or|then|like|idk|lol|tbh|honestly)\b", re.IGNORECASE)
+MIN_CLAUSE_WORDS = 3
 # A sentence ends at . ? ! or a line break; "e.g." and "£8.00" are not ends.
 _SENTENCE_END = re.compile(r"(?<=[?!])\s+|(?<=[a-z)][.])\s+(?=[A-Za-z])|\n+|(?<=[.;])\s+(?=[A-Z])")
 MIN_SENTENCE_WORDS = 2
@@ -39,7 +44,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Query:
-    """What the answer path knows about one message: the whole first, then its sentences."""
+    """What the answer path knows about one message: the whole first, then its sentences and
+    clauses."""
 
     text: str
     parts: tuple[Part, ...]
@@ -54,6 +60,14 @@ class Query:
     def vector(self) -> np.ndarray:
         """The meaning of the whole message."""
         return self.vectors[0]
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a message worth checking alone (only when there are two or more)."""
+    if len(text.split()) < SPLIT_MESSAGE_WORDS:
+        return []
+    found = [c.strip() for c in _CLAUSE.split(text) if c and len(c.split()) >= MIN_CLAUSE_WORDS]
+    return found[:MAX_SENTENCES] if len(found) > 1 else []
 
 
 def sentences(text: str) -> list[str]:
@@ -73,7 +87,7 @@ class QueryReader:
         self.encoder = encoder
 
     def read(self, text: str) -> Query:
-        """Normalise and encode the message and (if it has several) each of its sentences."""
-        texts = [text, *sentences(text)]
+        """Normalise and encode the message and (if it has several) its sentences and clauses."""
+        texts = list(dict.fromkeys([text, *sentences(text), *clauses(text)]))
         parts = tuple(Part(t, tuple(self.normaliser.words(t))) for t in texts)
         return Query(text, parts, self.encoder.encode(texts))

@@ -69,7 +69,8 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db.table("unanswered").create_index(["asked_at"], if_not_exists=True)
-    db.table("safeguarding_counts").create({"day": str, "count": int}, pk="day", if_not_exists=True)
+    db.table("safeguarding_replies").create(
+        {"day": str, "category": str, "count": int}, pk=("day", "category"), if_not_exists=True)
 
 
 def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -> None:
@@ -92,18 +93,21 @@ def unanswered_questions(db: sqlite_utils.Database) -> list[dict[str, object]]:
     return list(db.table("unanswered").rows_where(order_by="asked_at"))
 
 
-def record_safeguarding_reply(db: sqlite_utils.Database, day: dt.date | None = None) -> None:
-    """Count a safeguarding reply for the day: a number only, never the text or who sent it."""
+def record_safeguarding_reply(db: sqlite_utils.Database, category: str,
+                              day: dt.date | None = None) -> None:
+    """Count a safeguarding reply for the day and category: numbers only, never the text or
+    who sent it."""
     key = (day or dt.datetime.now(dt.UTC).date()).isoformat()
     with write_transaction(db):
         db.execute(
-            "INSERT INTO safeguarding_counts (day, count) VALUES (?, 1) "
-            "ON CONFLICT(day) DO UPDATE SET count = count + 1",
-            [key],
+            "INSERT INTO safeguarding_replies (day, category, count) VALUES (?, ?, 1) "
+            "ON CONFLICT(day, category) DO UPDATE SET count = count + 1",
+            [key, category],
         )
 
 
-def safeguarding_count(db: sqlite_utils.Database, day: dt.date) -> int:
-    """How many safeguarding replies were shown on ``day`` (UTC)."""
-    rows = list(db.table("safeguarding_counts").rows_where("day = ?", [day.isoformat()]))
-    return int(rows[0]["count"]) if rows else 0
+def safeguarding_counts(db: sqlite_utils.Database, day: dt.date) -> dict[str, int]:
+    """How many safeguarding replies of each category were shown on ``day`` (UTC)."""
+    rows = db.table("safeguarding_replies").rows_where("day = ?", [day.isoformat()],
+                                                      order_by="category")
+    return {row["category"]: int(row["count"]) for row in rows}

@@ -64,7 +64,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if reply.kind == "fallback" and any(ch.isalnum() for ch in text):
         log_unanswered(services.db, text[: services.settings.max_question_chars], reply.score)
     elif reply.kind == "safeguarding":
-        record_safeguarding_reply(services.db)  # a count only: the text is never stored
+        # A count by category only: the text is never stored.
+        record_safeguarding_reply(services.db, reply.id or "unknown")
     assert update.effective_chat is not None
     log.info("question answered kind=%s id=%s score=%.1f", reply.kind, reply.id, reply.score)
     await send_reply(context.bot, update.effective_chat.id, reply)

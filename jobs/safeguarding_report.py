@@ -9,21 +9,24 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application, ContextTypes
 
 from bot.services import services_from
-from bot.storage import safeguarding_count
+from bot.storage import safeguarding_counts
 
 log = logging.getLogger(__name__)
 RUN_AT = dt.time(8, 0)
 
 
 async def send_safeguarding_count(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Tell the contact how many times yesterday the bot showed help lines: a number, no text."""
+    """Tell the contact how many times yesterday the bot showed help lines, by category:
+    numbers only, no text."""
     services = services_from(context.bot_data)
     contact = services.settings.safeguarding_contact_id
     if contact is None:
         return
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    count = safeguarding_count(services.db, yesterday)
-    text = services.kb.message("safeguarding_count", day=yesterday.isoformat(), count=count)
+    counts = safeguarding_counts(services.db, yesterday)
+    by_category = ", ".join(f"{category} {n}" for category, n in counts.items()) or "none"
+    text = services.kb.message("safeguarding_count", day=yesterday.isoformat(),
+                               count=sum(counts.values()), by_category=by_category)
     try:
         await context.bot.send_message(contact, text)
     except Exception:  # a missing contact must not break the job queue

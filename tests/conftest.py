@@ -62,7 +62,8 @@ def kb_dir(tmp_path: Path) -> Path:
     """A small, valid knowledge base: the real data files and four entries."""
     root = tmp_path / "knowledge"
     root.mkdir()
-    for name in ("messages.yaml", "matching.yaml", "safeguarding.yaml", "smalltalk.yaml"):
+    for name in ("messages.yaml", "matching.yaml", "safeguarding.yaml", "safeguarding_exemplars.yaml",
+                 "smalltalk.yaml"):
         shutil.copy(REAL_KB / name, root / name)
     write_entry(root, "t-level-basics", "What is a T Level?",
                 ["what is a t level", "t levels explained", "how long is a t level"],

@@ -1,36 +1,105 @@
-"""Safeguarding comes before any matching, tolerates slang and typos, and never fires on careers."""
+"""Safeguarding comes before any matching, recognises how young people write, gives the right
+help for each kind of risk, and leaves careers questions with alarming words alone."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
+import yaml
 from telegram.ext import Application
 
 from bot.answers import Responder
-from bot.knowledge import load_knowledge
+from bot.encoder import embedding_cache
+from bot.evaluation import EvalReport, evaluate, read_cases
 from bot.local_api import LocalBotApi
+from bot.query import QueryReader
 from bot.safeguarding import SafeguardingDetector
 from bot.text import Normaliser
-from tests.conftest import REAL_KB
+from tests.conftest import DATA, REAL_KB, real_responder
+
+MAX_FALSE_POSITIVES = 0.02
 
 
-@pytest.fixture(scope="module")
-def responder() -> Responder:
-    return Responder(load_knowledge(REAL_KB))
+@cache
+def measured() -> EvalReport:
+    """``safeguarding.jsonl``: 209 disclosures in eight categories and 152 careers questions
+    with alarming words, written independently of the phrase and exemplar files."""
+    return evaluate(real_responder(), read_cases(DATA / "safeguarding.jsonl"))
 
 
-@pytest.mark.parametrize("message", [
-    "i wanna kms", "thinking about suicdie", "im sufering selfharm", "my stepdad hits me",
-    "an older guy keeps asking me for pics", "i took a load of pills", "im being bullied every day",
+def test_every_disclosure_in_the_test_file_gets_the_safeguarding_reply() -> None:
+    missed = [case.question for case, reply in measured().result("safeguarding").misses
+              if reply.kind != "safeguarding"]
+    assert missed == []
+
+
+def test_careers_questions_with_alarming_words_rarely_trigger_it() -> None:
+    assert measured().result("not-safeguarding").rate >= 1 - MAX_FALSE_POSITIVES
+
+
+@pytest.mark.parametrize("category", ["suicide-self-harm", "abuse-neglect", "online-grooming-images",
+                                      "sexual-violence", "exploitation", "forced-marriage",
+                                      "homelessness", "bullying"])
+def test_each_category_mostly_gets_its_own_help(category: str) -> None:
+    result = measured().by_category[category]
+    assert result.total >= 15
+    assert result.right_help / result.total >= 0.85
+
+
+@pytest.mark.parametrize(("message", "category"), [
+    ("i was raped", "sexual-violence"),
+    ("im going to jump off the bridge", "suicide-self-harm"),
+    ("nobody would care if i was gone", "suicide-self-harm"),
+    ("i cut my arms again", "suicide-self-harm"),
+    ("whats the point of anything i should just disappear", "suicide-self-harm"),
+    ("theres this older guy who wants to meet me and says not to tell anyone", "online-grooming-images"),
+    ("i havent eaten in days cos theres no food at home", "abuse-neglect"),
+    ("im homeless and sleeping on a mates sofa", "homelessness"),
 ])
-def test_risk_messages_get_the_help_lines(responder: Responder, message: str) -> None:
+def test_the_disclosures_the_phrase_list_missed_get_the_right_help(
+        responder: Responder, message: str, category: str) -> None:
     reply = responder.reply(message)
-    assert reply.kind == "safeguarding"
-    assert all(number in reply.text for number in ("999", "0800 1111", "116 123", "85258"))
+    assert (reply.kind, reply.id) == ("safeguarding", category)
+
+
+def test_a_disclosure_mixed_with_a_careers_question_gets_help_first(responder: Responder) -> None:
+    reply = responder.reply("i want to die i failed my gcses what can i do now")
+    assert (reply.kind, reply.id) == ("safeguarding", "suicide-self-harm")
+
+
+@pytest.mark.parametrize(("category", "numbers"), [
+    ("suicide-self-harm", ("999", "116 123", "85258", "0800 1111")),
+    ("abuse-neglect", ("999", "0800 1111", "0808 800 5000")),
+    ("online-grooming-images", ("ceop.police.uk", "0800 1111")),
+    ("sexual-violence", ("999", "0808 500 2222", "0800 1111")),
+    ("exploitation", ("999", "0800 1111", "fearless.org")),
+    ("forced-marriage", ("999", "020 7008 0151")),
+    ("homelessness", ("0808 800 4444", "0808 800 0661")),
+    ("bullying", ("0800 1111",)),
+])
+def test_each_category_points_to_its_own_services(responder: Responder, category: str,
+                                                  numbers: tuple[str, ...]) -> None:
+    reply = responder.safeguarding.reply(category)
+    assert all(number in reply for number in numbers)
+    assert "careers bot" in reply
+
+
+def test_where_there_is_danger_now_999_comes_first(responder: Responder) -> None:
+    for category in ("suicide-self-harm", "abuse-neglect", "sexual-violence", "exploitation",
+                     "forced-marriage"):
+        reply = responder.safeguarding.reply(category)
+        first_number = min(reply.find(n) for n in ("999", "0800", "0808", "116", "020", "85258")
+                           if n in reply)
+        assert reply.find("999") == first_number, category
 
 
 @pytest.mark.parametrize("message", [
     "i want to do an apprenticeship", "dog grooming as a job", "substance misuse worker jobs",
     "how do i end my apprenticeship early", "what is end point assessment",
+    "is a butcher apprenticeship a dead end job", "i would die for a software apprenticeship",
+    "jobs in drug and alcohol support work", "social worker for children at risk",
+    "suicide prevention charity jobs",
 ])
 def test_careers_questions_are_not_safeguarding(responder: Responder, message: str) -> None:
     assert responder.reply(message).kind != "safeguarding"
@@ -38,30 +107,73 @@ def test_careers_questions_are_not_safeguarding(responder: Responder, message: s
 
 def test_no_maintained_question_triggers_safeguarding(responder: Responder) -> None:
     questions = [q for e in responder.kb.entries.values() for q in (e.title, *e.questions)]
-    assert [q for q in questions if responder.safeguarding.is_concerning(q)] == []
+    flagged = [q for q in questions if responder.safeguarding.check(responder.reader.read(q))]
+    assert flagged == []
+
+
+def _detector(phrases: list[str], ordinary: set[str] | None = None) -> SafeguardingDetector:
+    data = {"categories": {"test": {"reply": "help", "phrases": phrases}}}
+    cache = embedding_cache()
+    return SafeguardingDetector(data, {}, Normaliser({}), cache, ordinary=ordinary or set())
 
 
 def test_short_words_must_match_exactly() -> None:
-    detector = SafeguardingDetector(["want to die"], Normaliser({}))
-    assert detector.is_concerning("i want to die")
-    assert not detector.is_concerning("i want to do")
+    detector = _detector(["want to die"])
+    assert detector.phrase_category("i want to die") == "test"
+    assert detector.phrase_category("i want to do") is None
 
 
-async def test_a_disclosure_is_counted_but_its_text_never_stored(bot: Application, local_api: LocalBotApi) -> None:
+def test_a_typo_of_an_unfamiliar_word_still_matches() -> None:
+    assert _detector(["thinking about suicide"]).phrase_category("thinking about suicdie") == "test"
+
+
+def test_a_word_the_bot_uses_is_never_read_as_a_typo() -> None:
+    detector = _detector(["scared of my mum"], ordinary={"care"})
+    assert detector.phrase_category("i take care of my mum") is None
+
+
+def test_a_one_word_phrase_matches_as_written_not_its_other_forms() -> None:
+    detector = _detector(["suicidal", "overdosed"])
+    assert detector.phrase_category("i feel suicidal") == "test"
+    assert detector.phrase_category("suicide prevention jobs") is None
+    assert detector.phrase_category("do they teach about overdoses") is None
+
+
+def test_the_meaning_check_catches_a_disclosure_no_phrase_names() -> None:
+    kb = real_responder().kb
+    detector = SafeguardingDetector({"categories": {"suicide-self-harm": {
+        "reply": "help", "phrases": ["kill myself"]}}}, kb.safeguarding_exemplars,
+        Normaliser(kb.matching), embedding_cache())
+    reader = QueryReader(Normaliser(kb.matching), embedding_cache().encoder)
+    concern = detector.check(reader.read("everyone would be happier if i just wasnt around"))
+    assert concern is not None and concern.found_by == "meaning"
+
+
+def test_the_safeguarding_files_say_who_reviews_them_and_when() -> None:
+    for name in ("safeguarding.yaml", "safeguarding_exemplars.yaml"):
+        header = (REAL_KB / name).read_text(encoding="utf-8")[:3000]
+        assert "Reviewed by" in header and "2026-11-25" in header, name
+    data = yaml.safe_load((REAL_KB / "safeguarding.yaml").read_text(encoding="utf-8"))
+    assert data["reviewed_by"] and data["last_checked"]
+
+
+async def test_a_disclosure_is_counted_by_category_but_its_text_never_stored(
+        bot: Application, local_api: LocalBotApi) -> None:
     import datetime as dt
 
-    from bot.storage import safeguarding_count
+    from bot.storage import safeguarding_counts
 
     local_api.push_text(4242, "i want to die")
     [reply] = await local_api.wait_for_messages(4242, 1)
-    assert "0800 1111" in reply.text
+    assert "116 123" in reply.text
     db = bot.bot_data["services"].db
-    assert safeguarding_count(db, dt.datetime.now(dt.UTC).date()) == 1
+    assert safeguarding_counts(db, dt.datetime.now(dt.UTC).date()) == {"suicide-self-harm": 1}
     dumped = "\n".join(str(row) for table in db.tables for row in table.rows)
     assert "want to die" not in dumped
 
 
-async def test_the_safeguarding_contact_gets_a_count_and_no_text(bot: Application, local_api: LocalBotApi) -> None:
+async def test_the_safeguarding_contact_gets_counts_by_category_and_no_text(
+        bot: Application, local_api: LocalBotApi) -> None:
     import datetime as dt
     from types import SimpleNamespace
 
@@ -71,7 +183,9 @@ async def test_the_safeguarding_contact_gets_a_count_and_no_text(bot: Applicatio
     services = bot.bot_data["services"]
     services.settings = services.settings.model_copy(update={"safeguarding_contact_id": 31337})
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    record_safeguarding_reply(services.db, yesterday)
+    record_safeguarding_reply(services.db, "bullying", yesterday)
+    record_safeguarding_reply(services.db, "bullying", yesterday)
+    record_safeguarding_reply(services.db, "homelessness", yesterday)
     await send_safeguarding_count(SimpleNamespace(bot_data=bot.bot_data, bot=bot.bot))
     [summary] = local_api.sent_to(31337)
-    assert "shown 1 time(s)" in summary.text
+    assert "shown 3 time(s) (bullying 2, homelessness 1)" in summary.text
