@@ -59,11 +59,18 @@ class Encoder:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts))
-        # Similar lengths together waste less padding.
+        # Similar lengths together waste less padding: a new batch starts when a text is much
+        # longer than the batch's shortest (a 128-token message with 8-token clauses).
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         out = np.empty((len(encodings), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), BATCH):
-            chunk = order[start:start + BATCH]
+        batches: list[list[int]] = []
+        for i in order:
+            length = len(encodings[i].ids)
+            if (not batches or len(batches[-1]) >= BATCH
+                    or length > 1.5 * len(encodings[batches[-1][0]].ids) + 8):
+                batches.append([])
+            batches[-1].append(i)
+        for chunk in batches:
             width = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)

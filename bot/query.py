@@ -7,14 +7,15 @@ not once per check.
 A long message (a parent's paragraph, a chatty question) is read whole by the matcher, which
 gives long messages a lower threshold (:data:`bot.matching.LONG_MESSAGE_BONUS`): scored one
 sentence at a time, real questions were answered worse, because "Is that legal?" means little
-without the sentence before it. Its sentences and clauses are still encoded one by one for the
-safeguarding check, where one clause can be a disclosure ("…not that it matters, i'll be gone").
+without the sentence before it. Its sentences and clauses are encoded (in one batch, on demand)
+for the safeguarding check, where one clause can be a disclosure ("…not that it matters, i'll
+be gone").
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -30,36 +31,35 @@ MIN_CLAUSE_WORDS = 3
 _SENTENCE_END = re.compile(r"(?<=[?!])\s+|(?<=[a-z)][.])\s+(?=[A-Za-z])|\n+|(?<=[.;])\s+(?=[A-Z])")
 MIN_SENTENCE_WORDS = 2
 MAX_SENTENCES = 8
+MAX_PARTS = 8
 LONG_MESSAGE_WORDS = 20
 SPLIT_MESSAGE_WORDS = 8
 
 
-@dataclass(frozen=True)
-class Part:
-    """The whole message or one of its sentences."""
-
-    text: str
-    words: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Query:
-    """What the answer path knows about one message: the whole first, then its sentences and
-    clauses."""
+    """What the answer path knows about one message, read once: its canonical words and its
+    meaning, and, only if a check asks for them, the meanings of its sentences and clauses."""
 
-    text: str
-    parts: tuple[Part, ...]
-    vectors: np.ndarray
+    def __init__(self, text: str, words: tuple[str, ...], vector: np.ndarray,
+                 encoder: Encoder | None = None) -> None:
+        self.text = text
+        self.words = words
+        self.vector = vector
+        self._encoder = encoder
 
-    @property
-    def words(self) -> tuple[str, ...]:
-        """Canonical, stemmed words of the whole message."""
-        return self.parts[0].words
+    @cached_property
+    def part_texts(self) -> list[str]:
+        """The message's sentences and clauses (empty for a short or one-part message)."""
+        whole = {self.text}
+        return [p for p in dict.fromkeys([*sentences(self.text), *clauses(self.text)])
+                if p not in whole][:MAX_PARTS - 1]
 
-    @property
-    def vector(self) -> np.ndarray:
-        """The meaning of the whole message."""
-        return self.vectors[0]
+    @cached_property
+    def part_vectors(self) -> np.ndarray:
+        """The meaning of each part, encoded on first use (one batch)."""
+        if not self.part_texts or self._encoder is None:
+            return np.zeros((0, len(self.vector)), dtype=np.float32)
+        return self._encoder.encode(self.part_texts)
 
 
 def clauses(text: str) -> list[str]:
@@ -87,7 +87,6 @@ class QueryReader:
         self.encoder = encoder
 
     def read(self, text: str) -> Query:
-        """Normalise and encode the message and (if it has several) its sentences and clauses."""
-        texts = list(dict.fromkeys([text, *sentences(text), *clauses(text)]))
-        parts = tuple(Part(t, tuple(self.normaliser.words(t))) for t in texts)
-        return Query(text, parts, self.encoder.encode(texts))
+        """Normalise and encode the message (its parts wait until something needs them)."""
+        return Query(text, tuple(self.normaliser.words(text)), self.encoder.encode_one(text),
+                     self.encoder)

@@ -46,6 +46,7 @@ GAP = 0.0
 PART_CLOSE = 0.62
 PART_GAP = 0.08
 CLEARER = 0.1
+PARTS_GATE = 0.35
 
 
 @dataclass(frozen=True)
@@ -185,12 +186,18 @@ class SafeguardingDetector:
         return other if scores[other] >= scores.get(category, -1.0) + CLEARER else category
 
     def check(self, query: Query) -> Concern | None:
-        """The concern in a message, or None. Phrases first: they are exact and reviewable."""
+        """The concern in a message, or None. Phrases first: they are exact and reviewable.
+        The message's parts are only encoded when the whole is at least :data:`PARTS_GATE`
+        close to some exemplar: a message far from every disclosure is not one in parts."""
+        vectors = np.atleast_2d(query.vector)
+        if query.part_texts and len(self._examples) and float(
+                (vectors @ self._examples.T).max()) >= PARTS_GATE:
+            vectors = np.vstack([vectors, query.part_vectors])
         category = self.phrase_category(query.text)
         if category is not None:
-            category = self._refine(category, query.vectors)
+            category = self._refine(category, vectors)
             return Concern(category, self._replies[category], "phrase")
-        category = self.meaning_category(query.vectors)
+        category = self.meaning_category(vectors)
         if category is not None:
             return Concern(category, self._replies[category], "meaning")
         return None
