@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python bench/answer.py`` (see README). The first run encodes the scaled corpora
 (about two minutes; vectors are cached in ``data/cache``), later runs take about a minute.
 
-What is timed is :meth:`bot.answers.Responder.reply`, the call the handlers make: safeguarding,
+What is timed is :meth:`bot.answering.responder.Responder.reply`, the call the handlers make: safeguarding,
 small talk, the sentence encoder, the word and meaning channels, occupation routing and search on
 the bundled map, and rendering the reply. The garbage collector stays on.
 
@@ -39,12 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.answers import Responder
-from bot.encoder import embedding_cache
-from bot.evaluation import read_cases
+from bot.answering.encoder import embedding_cache
+from bot.answering.evaluation import read_cases
+from bot.answering.matching import Matcher
+from bot.answering.responder import Responder
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.matching import Matcher
-from bot.occupation_replies import bundled_occupation_index
+from bot.maps.cards import bundled_occupation_index
 from bot.text import Normaliser
 
 QUESTIONS = 1200

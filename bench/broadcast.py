@@ -42,13 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from app.local_api import LocalBotApi, SentMessage
 from bot.alerts import enqueue_digests, ensure_alerts_shape, outbox_counts
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
-from bot.local_api import LocalBotApi, SentMessage
-from bot.maps import load_bundled_map
-from bot.maps_diff import diff_maps
-from bot.maps_refresh import RefreshReport
-from bot.maps_store import ensure_maps_shape, save_version
+from bot.maps.diff import diff_maps
+from bot.maps.model import load_bundled_map
+from bot.maps.refresh import RefreshReport
+from bot.maps.store import ensure_maps_shape, save_version
 from bot.storage import open_db, write_transaction
 
 TOKEN = "123456:BENCH-TOKEN-NOT-REAL"
@@ -67,9 +67,9 @@ def p(values: list[float], q: float) -> float:
 
 async def bot_worker(db_path: str, base_url: str, rate: float) -> None:
     """The real Application with alerts wired in, until SIGTERM."""
+    from app.application import build_application
     from bot.services import build_services
     from handlers.alerts import register_alert_handlers, subscribe_command
-    from handlers.app import build_application
     from jobs.outbox import register_outbox_job
 
     settings = Settings(
@@ -142,9 +142,9 @@ def prepare(db_path: Path, subscribers: int, rng: random.Random) -> RefreshRepor
 
 def single_message_questions() -> list[str]:
     """Student questions whose answer is one message (so a student never trips the per-chat limit)."""
-    from bot.answers import Responder
+    from bot.answering.responder import Responder
     from bot.knowledge import load_knowledge
-    from bot.occupation_replies import bundled_occupation_index
+    from bot.maps.cards import bundled_occupation_index
 
     responder = Responder(load_knowledge(DEFAULT_KNOWLEDGE_DIR), occupations=bundled_occupation_index())
     questions = [json.loads(line)["q"] for line in (ROOT / "tests/data/dev.jsonl").read_text().splitlines()

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/maps.py``. Targets: a refresh of the real snapshot under 2 s and a
 search p99 of at most 1 ms over the 200 phrases in ``bench/job_phrases.txt``. The refresh is timed
-end to end through :func:`bot.maps_refresh.refresh_maps` on a WAL database already holding the
+end to end through :func:`bot.maps.refresh.refresh_maps` on a WAL database already holding the
 previous version: parse the pulled JSONL, load the current version, diff, hash, store. ×10 is a
 synthetic map of ten copies of every occupation under new ids. Search is timed per phrase with
 the typo cache emptied before each of five passes, with the garbage collector paused while timing
@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.maps import OccupationMap, load_bundled_map, parse_snapshot_lines, snapshot_lines
-from bot.maps_refresh import refresh_maps
-from bot.maps_store import save_version
-from bot.occupations import OccupationIndex
+from bot.maps.model import OccupationMap, load_bundled_map, parse_snapshot_lines, snapshot_lines
+from bot.maps.refresh import refresh_maps
+from bot.maps.search import OccupationIndex
+from bot.maps.store import save_version
 from bot.storage import open_db
 
 PHRASES = Path(__file__).with_name("job_phrases.txt")

@@ -55,7 +55,7 @@ import sqlite_utils
 import yaml
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
-from bot.maps_diff import ChangeList
+from bot.maps.diff import ChangeList
 from bot.render import TELEGRAM_LIMIT, escape
 from bot.storage import write_transaction
 
@@ -208,7 +208,7 @@ def current_routes(db: sqlite_utils.Database) -> list[RouteInfo]:
         rows = list(db["map_versions"].rows_where(select="routes_json", order_by="version desc", limit=1))
     raw: list[dict[str, Any]] = json.loads(rows[0]["routes_json"] or "[]") if rows else []
     if not raw:
-        from bot.maps import BUNDLED_DIR, parse_routes_file
+        from bot.maps.model import BUNDLED_DIR, parse_routes_file
 
         routes, _ = parse_routes_file(json.loads((BUNDLED_DIR / "routes.json").read_text("utf-8")))
         raw = [{"id": r.id, "name": r.name} for r in routes]
@@ -367,7 +367,7 @@ class MapContext:
     @classmethod
     def from_maps(cls, old: Mapping[str, Any], new: Mapping[str, Any], *,
                   routes: Iterable[Any] = (), **meta: Any) -> MapContext:
-        """From two :class:`~bot.maps.OccupationMap` (or plain mappings of Occupation)."""
+        """From two :class:`~bot.maps.model.OccupationMap` (or plain mappings of Occupation)."""
 
         def info(occupations: Mapping[str, Any]) -> dict[str, OccupationInfo]:
             return {i: OccupationInfo(o.id, o.title, o.level, o.route_id or o.route_name)
@@ -402,7 +402,7 @@ class MapContext:
 def change_context(db: sqlite_utils.Database, changes: ChangeList, *,
                    titles: Mapping[str, str] | None = None, source: str | None = None) -> MapContext:
     """The context for a stored change list: the versions it goes from and to."""
-    from bot.maps_store import load_version
+    from bot.maps.store import load_version
 
     if changes.to_version is None:
         raise ValueError("the change list has no to_version")
@@ -773,7 +773,7 @@ def enqueue_digests(db: sqlite_utils.Database, report: Any, *, context: MapConte
                     now: dt.datetime | None = None) -> int:
     """Write one outbox row per subscriber whose routes changed; returns how many were new.
 
-    ``report`` is a :class:`~bot.maps_refresh.RefreshReport` (or anything with ``changes`` and
+    ``report`` is a :class:`~bot.maps.refresh.RefreshReport` (or anything with ``changes`` and
     optionally ``titles`` and ``source``). Idempotent per refresh version: running it again for
     the same version adds nothing (``UNIQUE(chat_id, refresh_key)``).
     """
@@ -1125,7 +1125,7 @@ def latest_changes(db: sqlite_utils.Database) -> ChangeList | None:
 
 
 def changes_for_version(db: sqlite_utils.Database, version: int) -> ChangeList | None:
-    from bot.maps_store import version_changes
+    from bot.maps.store import version_changes
 
     try:
         changes = version_changes(db, version)

@@ -1,7 +1,7 @@
 """``careers-bot refresh [--source URL|FILE] [--dry-run] [--json] [--force]``, minus the argparse.
 
 :func:`refresh_command` is what the CLI calls: it opens the database, builds the fetch for the
-source, runs :func:`bot.maps_refresh.refresh_maps` and prints either the JSON change list or a
+source, runs :func:`bot.maps.refresh.refresh_maps` and prints either the JSON change list or a
 readable summary. Exit codes: 0 accepted/unchanged/dry run, 1 failed/refused/busy, 2 held (a
 person should look, then use ``--force``).
 """
@@ -16,8 +16,8 @@ import httpx
 import sqlite_utils
 
 from bot.config import Settings
-from bot.maps_refresh import RefreshReport, refresh_maps, summary_text
-from bot.maps_source import DEFAULT_POLICY, USER_AGENT, FetchPolicy, make_fetch, source_label
+from bot.maps.refresh import RefreshReport, refresh_maps, summary_text
+from bot.maps.source import DEFAULT_POLICY, USER_AGENT, FetchPolicy, make_fetch, source_label
 
 EXIT_CODES = {"accepted": 0, "unchanged": 0, "dry_run": 0, "held": 2}
 

@@ -1,7 +1,7 @@
 """The long-lived things the bot needs, built once at start and kept in ``bot_data``.
 
 Handlers and jobs reach them through :func:`services_from`; plain functions receive the pieces they
-need. Reloading knowledge builds a whole new :class:`~bot.answers.Responder` and swaps it in one
+need. Reloading knowledge builds a whole new :class:`~bot.answering.responder.Responder` and swaps it in one
 assignment, so a question is always answered by one consistent knowledge base.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.answers import Responder
+from bot.answering.encoder import embedding_cache
+from bot.answering.responder import Responder
 from bot.config import Settings
-from bot.encoder import embedding_cache
 from bot.knowledge import KnowledgeBase, knowledge_fingerprint, load_knowledge
-from bot.occupations import OccupationIndex
+from bot.maps.search import OccupationIndex
 from bot.storage import open_db
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def build_services(settings: Settings, *, with_maps: bool = True) -> Services:
     kb = load_knowledge(settings.knowledge_dir)
     occupations = None
     if with_maps:
-        from bot.occupation_replies import current_occupation_index
+        from bot.maps.cards import current_occupation_index
 
         occupations = current_occupation_index(db)
     return Services(settings, db, make_responder(settings, kb, occupations), fingerprint)

@@ -7,11 +7,11 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.answers import Button, Reply
+from bot.answering.responder import Button, Reply
 from bot.knowledge import KnowledgeError
 from bot.render import escape
 from bot.services import services_from
-from handlers.send import send_reply
+from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def refresh_force_button(update: Update, context: ContextTypes.DEFAULT_TYP
 
 
 async def _run_refresh(update: Update, context: ContextTypes.DEFAULT_TYPE, *, force: bool) -> None:
-    from bot.maps_refresh import summary_text
+    from bot.maps.refresh import summary_text
     from jobs.refresh import run_refresh_job
 
     report = await run_refresh_job(context.bot_data, context.bot, force=force)

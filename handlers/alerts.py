@@ -54,12 +54,12 @@ from bot.alerts import (
     subscription_of,
     unsubscribe,
 )
-from bot.answers import Button, Reply
+from bot.answering.responder import Button, Reply
 from bot.render import escape
 from bot.services import Services, services_from
 from bot.storage import touch_user
-from handlers.send import NO_PREVIEW, send_reply
 from jobs.outbox import kick_outbox
+from telegram_io.send import NO_PREVIEW, send_reply
 
 log = logging.getLogger(__name__)
 

@@ -29,13 +29,13 @@ from bot.alerts import (
     stats,
     subscription_of,
 )
-from bot.answers import Button, Reply
+from bot.answering.responder import Button, Reply
 from bot.render import escape, split_message
 from bot.services import services_from
 from handlers.admin import is_admin, refuse_non_admin
 from handlers.alerts import _context_for, _edit_or_send, _window, alert_texts
-from handlers.send import send_reply
 from jobs.outbox import kick_outbox
+from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.answers import Reply
+from bot.answering.responder import Reply
 from bot.services import services_from
 from bot.storage import log_unanswered, record_safeguarding_reply, touch_user
-from handlers.send import send_reply
+from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError
 from telegram.ext import ContextTypes
 
-from bot.answers import Reply
+from bot.answering.responder import Reply
 from bot.services import services_from
-from handlers.send import send_reply
+from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
 

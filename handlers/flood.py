@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.answers import Reply
+from bot.answering.responder import Reply
 from bot.flood import FloodGuard
 from bot.services import services_from
-from handlers.send import send_reply
+from telegram_io.send import send_reply
 
 
 async def flood_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.answers import Button, Reply
-from bot.occupation_replies import choices_reply, occupation_card, related_reply
-from bot.occupations import OccupationIndex, level_in_words
+from bot.answering.responder import Button, Reply
+from bot.answering.routing import search_job
+from bot.maps.cards import choices_reply, occupation_card, related_reply
+from bot.maps.search import OccupationIndex, level_in_words
 from bot.render import escape
-from bot.routing import search_job
 from bot.services import Services, services_from
 from handlers.chat import expired_button
-from handlers.send import send_reply
+from telegram_io.send import send_reply
 
 PAGE_SIZE = 8
 SEARCH_RESULTS = 6
@@ -126,7 +126,7 @@ async def route_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What the bot is, where its map data comes from, and the licence attribution."""
-    from bot.maps_store import latest_version
+    from bot.maps.store import latest_version
 
     services = services_from(context.bot_data)
     version = latest_version(services.db)

@@ -7,10 +7,10 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.answers import Button, Reply
+from bot.answering.responder import Button, Reply
 from bot.privacy import forget_chat
 from bot.services import services_from
-from handlers.send import send_reply
+from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
 

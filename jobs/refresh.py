@@ -6,7 +6,7 @@ Monday of January, April, July and October) in ``CAREERS_BOT_TIMEZONE``. APSched
 those months, so :func:`refresh_trigger` turns ``dow#n`` into APScheduler's own ``day="1st mon"``.
 
 The job is added with ``coalesce=True`` (missed runs collapse into one), ``max_instances=1`` and an
-explicit ``misfire_grace_time``; the database lease in :mod:`bot.maps_refresh` additionally keeps a
+explicit ``misfire_grace_time``; the database lease in :mod:`bot.maps.refresh` additionally keeps a
 CLI refresh and the bot from overlapping. A bot that was down at fire time catches up: shortly
 after start, if the last successful refresh is older than the previous scheduled time (and no
 attempt was made in the last :data:`CATCH_UP_RETRY_S`), it refreshes once.
@@ -30,10 +30,10 @@ from apscheduler.triggers.cron import CronTrigger
 from telegram.ext import Application, ContextTypes, Job
 
 from bot.config import Settings
+from bot.maps.refresh import RefreshReport, summary_text
+from bot.maps.search import OccupationIndex
+from bot.maps.store import latest_version, load_version, state_time
 from bot.maps_cli import refresh_with_db
-from bot.maps_refresh import RefreshReport, summary_text
-from bot.maps_store import latest_version, load_version, state_time
-from bot.occupations import OccupationIndex
 from bot.services import services_from
 
 log = logging.getLogger(__name__)

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
-from bot.answers import Responder
+from app.application import build_application, start_local, stop_local
+from app.local_api import LocalBotApi
+from bot.answering.responder import Responder
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.knowledge import load_knowledge
-from bot.local_api import LocalBotApi
-from bot.maps import OccupationMap, load_bundled_map
-from bot.occupation_replies import bundled_occupation_index
+from bot.maps.cards import bundled_occupation_index
+from bot.maps.model import OccupationMap, load_bundled_map
 from bot.services import build_services
-from handlers.app import build_application, start_local, stop_local
 
 # As `careers-bot` does: PTB 22 then gives RetryAfter as a timedelta instead of warning.
 os.environ.setdefault("PTB_TIMEDELTA", "true")

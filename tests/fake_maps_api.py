@@ -2,7 +2,7 @@
 
 :class:`FakeMapsApi` is an aiohttp server on 127.0.0.1 (ephemeral port) serving ``/api/v1/Routes``
 and ``/api/v1/Routes/{id}`` in the API's nested shape (pathways → clusterGroups → clusters →
-occupations), built from any :class:`~bot.maps.OccupationMap`. Tests switch what it serves
+occupations), built from any :class:`~bot.maps.model.OccupationMap`. Tests switch what it serves
 (:meth:`FakeMapsApi.serve`) and how it fails (:attr:`FakeMapsApi.mode`). Use it as an async
 context manager::
 
@@ -26,7 +26,7 @@ from typing import Any, Literal, Self
 
 from aiohttp import web
 
-from bot.maps import Occupation, OccupationMap, Product, Route, snapshot_lines
+from bot.maps.model import Occupation, OccupationMap, Product, Route, snapshot_lines
 
 Mode = Literal[
     "ok", "unauthorized", "rate_limited", "server_error", "slow", "truncated", "empty_routes"

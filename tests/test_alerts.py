@@ -49,10 +49,10 @@ from bot.alerts import (
     subscription_of,
     unsubscribe,
 )
-from bot.maps import Occupation, OccupationMap, Product, Route
-from bot.maps_diff import ChangeList, diff_maps
-from bot.maps_refresh import RefreshReport
-from bot.maps_store import ensure_maps_shape, save_version
+from bot.maps.diff import ChangeList, diff_maps
+from bot.maps.model import Occupation, OccupationMap, Product, Route
+from bot.maps.refresh import RefreshReport
+from bot.maps.store import ensure_maps_shape, save_version
 from bot.privacy import forget_chat, purge_expired
 from bot.storage import open_db, touch_user
 

@@ -15,12 +15,12 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from app.local_api import LocalBotApi
 from bot.alerts import enqueue_digests, ensure_alerts_shape, outbox_counts
-from bot.local_api import LocalBotApi
-from bot.maps import Occupation, OccupationMap, Route
-from bot.maps_diff import diff_maps
-from bot.maps_refresh import RefreshReport
-from bot.maps_store import ensure_maps_shape, save_version
+from bot.maps.diff import diff_maps
+from bot.maps.model import Occupation, OccupationMap, Route
+from bot.maps.refresh import RefreshReport
+from bot.maps.store import ensure_maps_shape, save_version
 from bot.storage import open_db, write_transaction
 
 WORKER = Path(__file__).with_name("alerts_crash_worker.py")

@@ -17,15 +17,15 @@ import sqlite_utils
 from telegram.error import Forbidden, RetryAfter
 from telegram.ext import Application
 
+from app.application import build_application
+from app.local_api import LocalBotApi, SentMessage
 from bot.alerts import digests_through, enqueue_broadcast, outbox_counts, subscribe, subscription_of
 from bot.config import Settings
-from bot.local_api import LocalBotApi, SentMessage
-from bot.maps import OccupationMap, load_bundled_map
+from bot.maps.model import OccupationMap, load_bundled_map
+from bot.maps.refresh import RefreshReport
 from bot.maps_cli import run_refresh
-from bot.maps_refresh import RefreshReport
 from bot.services import build_services
 from handlers.alerts import register_alert_handlers, subscribe_command
-from handlers.app import build_application
 from jobs.outbox import RUNNER_KEY, OutboxRunner, deliver_pending, register_outbox_job
 from jobs.refresh import run_refresh_job
 from tests.conftest import REAL_KB

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answers import Responder
+from bot.answering.responder import Responder
 from bot.knowledge import load_knowledge
-from bot.occupation_replies import bundled_occupation_index
+from bot.maps.cards import bundled_occupation_index
 from bot.render import escape, split_message
 from tests.conftest import REAL_KB
 from tests.test_render import tags_balanced

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from app.cli import main
 from bot.storage import log_unanswered, open_db
 from tests.conftest import REAL_KB
 

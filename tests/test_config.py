@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cli import main
+from app.cli import main
 from bot.config import ConfigError, load_settings
 
 

@@ -14,7 +14,7 @@ from functools import cache
 
 import pytest
 
-from bot.evaluation import EvalReport, evaluate, read_cases
+from bot.answering.evaluation import EvalReport, evaluate, read_cases
 from tests.conftest import DATA, real_responder
 
 FLOORS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
+from app.local_api import LocalBotApi
 from bot.config import Settings
-from bot.local_api import LocalBotApi
 
 CHAT = 5001
 

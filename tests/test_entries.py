@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.answers import Responder
+from bot.answering.responder import Responder
 from bot.knowledge import Entry, load_knowledge
 from tests.conftest import REAL_KB
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from app.cli import main
 from bot.knowledge import KnowledgeError, load_knowledge
 from tests.conftest import write_entry
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.maps import Occupation, OccupationMap, Product
-from bot.maps_diff import ChangeList, carry_forward, diff_maps
+from bot.maps.diff import ChangeList, carry_forward, diff_maps
+from bot.maps.model import Occupation, OccupationMap, Product
 from tests.conftest import bundled_map
 from tests.fake_maps_api import plant_changes, without
 

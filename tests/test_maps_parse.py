@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.maps import (
+from bot.maps.model import (
     ATTRIBUTION,
     EmptyMapError,
     MapsDataError,

@@ -21,15 +21,15 @@ from apscheduler.triggers.cron import CronTrigger
 from telegram import Bot
 from telegram.ext import Application
 
-from bot.answers import Responder
+from app.local_api import LocalBotApi
+from bot.answering.responder import Responder
 from bot.config import Settings
 from bot.knowledge import load_knowledge
-from bot.local_api import LocalBotApi
-from bot.maps import ATTRIBUTION, OccupationMap
-from bot.maps_cli import refresh_command
-from bot.maps_refresh import RefreshReport, refresh_maps, summary_text
-from bot.maps_source import Fetch, FetchPolicy, fetch_api_map, fetch_snapshot
-from bot.maps_store import (
+from bot.maps.model import ATTRIBUTION, OccupationMap
+from bot.maps.refresh import RefreshReport, refresh_maps, summary_text
+from bot.maps.search import OccupationIndex
+from bot.maps.source import Fetch, FetchPolicy, fetch_api_map, fetch_snapshot
+from bot.maps.store import (
     ensure_bundled_version,
     ensure_maps_shape,
     get_state,
@@ -38,7 +38,7 @@ from bot.maps_store import (
     load_version,
     set_state,
 )
-from bot.occupations import OccupationIndex
+from bot.maps_cli import refresh_command
 from bot.services import Services
 from jobs.refresh import (
     CATCH_UP_JOB_ID,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.maps import OccupationMap
-from bot.maps_diff import diff_maps
-from bot.maps_store import (
+from bot.maps.diff import diff_maps
+from bot.maps.model import OccupationMap
+from bot.maps.store import (
     acquire_lease,
     compare_versions,
     current_map,
@@ -173,8 +173,8 @@ def test_crash_mid_way_leaves_no_partial_version(
         f"""
         import os, sqlite_utils
         from dataclasses import replace
-        from bot.maps import OccupationMap, load_bundled_map
-        from bot.maps_store import save_version
+        from bot.maps.model import OccupationMap, load_bundled_map
+        from bot.maps.store import save_version
         db = sqlite_utils.Database({str(tmp_path / "t.db")!r})
         db.conn.create_function("crash", 0, lambda: os._exit(9))
         db.execute("CREATE TEMP TRIGGER crash_mid_way BEFORE INSERT ON map_occupations "

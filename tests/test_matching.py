@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.encoder import embedding_cache
+from bot.answering.encoder import embedding_cache
+from bot.answering.matching import Matcher
+from bot.answering.query import QueryReader
 from bot.knowledge import load_knowledge
-from bot.matching import Matcher
-from bot.query import QueryReader
 from bot.text import Normaliser, normalise
 from tests.conftest import write_entry
 

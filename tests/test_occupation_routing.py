@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import Responder
-from bot.routing import job_words
+from bot.answering.responder import Responder
+from bot.answering.routing import job_words
 
 
 @pytest.mark.parametrize(("question", "entry"), [

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from app.local_api import LocalBotApi
 from bot.config import Settings
-from bot.local_api import LocalBotApi
 from tests.conftest import REAL_KB, TOKEN
 
 CHAT = 7001
@@ -78,7 +78,7 @@ async def test_info_logs_never_contain_message_text_or_the_token(
 
 
 def test_the_token_is_redacted_even_in_error_text(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import setup_logging
+    from app.cli import setup_logging
 
     settings = Settings(_env_file=None, telegram_bot_token=TOKEN)  # type: ignore[call-arg]
     setup_logging(settings)
@@ -116,7 +116,7 @@ async def _run_until_answered_then_sigterm(args: list[str], env: dict[str, str],
     """Start the bot, let ``drive`` get an answer out of it, send SIGTERM, return (code, output)."""
     import asyncio
 
-    with subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=env,
+    with subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=tmp_path, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         try:
             await drive()

@@ -9,12 +9,12 @@ import pytest
 import yaml
 from telegram.ext import Application
 
-from bot.answers import Responder
-from bot.encoder import embedding_cache
-from bot.evaluation import EvalReport, evaluate, read_cases
-from bot.local_api import LocalBotApi
-from bot.query import QueryReader
-from bot.safeguarding import SafeguardingDetector
+from app.local_api import LocalBotApi
+from bot.answering.encoder import embedding_cache
+from bot.answering.evaluation import EvalReport, evaluate, read_cases
+from bot.answering.query import QueryReader
+from bot.answering.responder import Responder
+from bot.answering.safeguarding import SafeguardingDetector
 from bot.text import Normaliser
 from tests.conftest import DATA, REAL_KB, real_responder
 

@@ -2,7 +2,7 @@
 
 Run after changing many phrasings or the matcher: ``.venv/bin/python tools/tune_matching.py``.
 It scores every question of ``tests/data/{dev,paraphrases,real-dev,real-pages}.jsonl`` once,
-then replays the decision in :mod:`bot.matching` for a grid of parameters. Five-fold
+then replays the decision in :mod:`bot.answering.matching` for a grid of parameters. Five-fold
 cross-validation (folds cut across all sets) picks the parameters on four folds and measures them
 on the fifth, so the printed held-out numbers are honest estimates; the last line is the choice
 made on all folds together, to copy into ``bot/matching.py``.
@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import matching, semantic  # noqa: E402
-from bot.answers import Reply, Responder  # noqa: E402
-from bot.evaluation import Case, read_cases  # noqa: E402
+from bot.answering.evaluation import Case, read_cases  # noqa: E402
+from bot.answering.matching import Candidate, Match  # noqa: E402
+from bot.answering.query import LONG_MESSAGE_WORDS  # noqa: E402
+from bot.answering.responder import Reply, Responder  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
-from bot.matching import Candidate, Match  # noqa: E402
-from bot.occupation_replies import bundled_occupation_index  # noqa: E402
-from bot.query import LONG_MESSAGE_WORDS  # noqa: E402
+from bot.maps.cards import bundled_occupation_index  # noqa: E402
 
 SETS = ("dev", "paraphrases", "real-dev", "real-pages")
 WRONG_COST = 1.5

@@ -1,6 +1,6 @@
 """`careers-bot chat`: the real bot, talked to from a terminal, with nothing leaving the machine.
 
-The same Application and handlers run against :class:`bot.local_api.LocalBotApi` on 127.0.0.1;
+The same Application and handlers run against :class:`app.local_api.LocalBotApi` on 127.0.0.1;
 what you type becomes a Telegram update, and what the bot sends is printed, with buttons shown as
 numbered choices (type the number to press one).
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from app.application import build_application, start_local, stop_local
+from app.local_api import LocalBotApi, SentMessage
 from bot.config import Settings
-from bot.local_api import LocalBotApi, SentMessage
 from bot.render import html_to_plain
 from bot.services import Services
-from handlers.app import build_application, start_local, stop_local
 
 CHAT_ID = 424242
 LOCAL_TOKEN = "0:local-terminal-chat"

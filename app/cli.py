@@ -67,7 +67,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     webhook_url = settings.webhook_url or ""
     if args.webhook and not webhook_url:
         raise ConfigError("CAREERS_BOT_WEBHOOK_URL is not set: --webhook needs the public HTTPS URL")
-    from handlers.app import build_application
+    from app.application import build_application
     from jobs.refresh import register_refresh_job
 
     services = _services(settings)
@@ -89,7 +89,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """Talk to the bot in this terminal; nothing leaves the machine."""
-    from handlers.terminal import terminal_chat
+    from app.terminal import terminal_chat
 
     if settings.log_level == "INFO":
         logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
@@ -152,7 +152,7 @@ def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Score the bot on JSONL files of labelled questions; exit 1 when a floor is missed."""
-    from bot.evaluation import EvalFileError, evaluate, read_cases
+    from bot.answering.evaluation import EvalFileError, evaluate, read_cases
 
     try:
         sets = [(Path(name), read_cases(Path(name))) for name in args.files]

@@ -1,10 +1,10 @@
 """One routing decision per message: a knowledge entry or an occupation on the maps.
 
-Safeguarding and small talk are settled before this (see :class:`bot.answers.Responder`). What is
+Safeguarding and small talk are settled before this (see :class:`bot.answering.responder.Responder`). What is
 left is a careers question, and the question here is which index answers it. Job search happens
 only when the message is about a job, never because an ordinary word matches a title:
 
-- **It names a job** (:meth:`bot.occupations.OccupationIndex.names_a_job`): once job-seeking
+- **It names a job** (:meth:`bot.maps.search.OccupationIndex.names_a_job`): once job-seeking
   wording and fillers are removed, the words are a job's name ("nurse", "butcher apprenticeship",
   "plumber level 2", "electrician salary"). The occupation answers unless the knowledge base
   is near-certain (:data:`KB_CERTAIN`: "where can i find a careers adviser" is a phrasing of an
@@ -26,9 +26,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.maps import Occupation
-from bot.matching import Match
-from bot.occupations import OccupationIndex
+from bot.answering.matching import Match
+from bot.maps.model import Occupation
+from bot.maps.search import OccupationIndex
 from bot.text import normalise
 
 KB_CERTAIN = 90.0

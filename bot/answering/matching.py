@@ -2,9 +2,9 @@
 
 Two channels score every entry (both 0-100 in the end):
 
-- **Words** (:mod:`bot.lexical`): IDF-weighted recall with rapidfuzz typo correction. Strong on
+- **Words** (:mod:`bot.answering.lexical`): IDF-weighted recall with rapidfuzz typo correction. Strong on
   typos, abbreviations, rare exact words and questions typed like a listed phrasing.
-- **Meaning** (:mod:`bot.semantic`): how close the question's sentence vector is to the entry's
+- **Meaning** (:mod:`bot.answering.semantic`): how close the question's sentence vector is to the entry's
   phrasings (all-MiniLM-L6-v2): the closest one, and a read-out fitted on all of them. Strong on
   paraphrase and formal FAQ wording that shares few words with any phrasing ("How are T Levels
   developed?").
@@ -24,7 +24,7 @@ Decision, on the best entry's fused score:
 Both cut-offs drop by :data:`AGREEMENT_BONUS` when the word and meaning channels, each on its
 own, put the same entry first (they are then right far more often: 85% of right answers agree,
 20% of wrong ones), and by :data:`LONG_MESSAGE_BONUS` for a message of
-:data:`bot.query.LONG_MESSAGE_WORDS`+ words, whose scores against short phrasings run low even
+:data:`bot.answering.query.LONG_MESSAGE_WORDS`+ words, whose scores against short phrasings run low even
 when it is clear. Scoring a long message sentence by sentence was tried and answered worse.
 
 Calibration (November 2026): the weights and cut-offs were chosen together by five-fold
@@ -43,10 +43,10 @@ from typing import Literal
 
 import numpy as np
 
-from bot.encoder import EmbeddingCache
-from bot.lexical import LexicalIndex
-from bot.query import LONG_MESSAGE_WORDS, Query
-from bot.semantic import SemanticIndex
+from bot.answering.encoder import EmbeddingCache
+from bot.answering.lexical import LexicalIndex
+from bot.answering.query import LONG_MESSAGE_WORDS, Query
+from bot.answering.semantic import SemanticIndex
 from bot.text import Normaliser
 
 LEXICAL_WEIGHT = 0.4

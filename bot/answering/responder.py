@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from bot.encoder import EmbeddingCache, embedding_cache
+from bot.answering.encoder import EmbeddingCache, embedding_cache
+from bot.answering.matching import MARGIN, THRESHOLD, Match, Matcher
+from bot.answering.query import Query, QueryReader
+from bot.answering.safeguarding import SafeguardingDetector
+from bot.answering.smalltalk import SmallTalkDetector
 from bot.knowledge import Entry, KnowledgeBase
-from bot.matching import MARGIN, THRESHOLD, Match, Matcher
-from bot.query import Query, QueryReader
 from bot.render import escape, markdown_to_html, split_message
-from bot.safeguarding import SafeguardingDetector
-from bot.smalltalk import SmallTalkDetector
 from bot.text import Normaliser
 
 if TYPE_CHECKING:
-    from bot.occupations import OccupationIndex
+    from bot.maps.search import OccupationIndex
 
 ReplyKind = Literal["answer", "clarify", "fallback", "safeguarding", "occupation", "smalltalk"]
 CALLBACK_LIMIT = 64
@@ -185,7 +185,7 @@ class Responder:
 
         In order: safeguarding (before anything else, always); small talk typed as such
         ("thanks", "lol"); a job on the occupational maps or an entry of the knowledge base (one
-        decision, :mod:`bot.routing`); small talk recognised by meaning; "I don't know".
+        decision, :mod:`bot.answering.routing`); small talk recognised by meaning; "I don't know".
         """
         text = text[: self.max_chars]
         if not any(ch.isalnum() for ch in text):
@@ -217,9 +217,9 @@ class Responder:
         return self.fallback(text, match)
 
     def _occupation_reply(self, query: Query, match: Match) -> Reply | None:
-        """Jobs go to the occupational maps (see :mod:`bot.routing`)."""
+        """Jobs go to the occupational maps (see :mod:`bot.answering.routing`)."""
         if self.occupations is None:
             return None
-        from bot.occupation_replies import occupation_reply
+        from bot.maps.cards import occupation_reply
 
         return occupation_reply(self, query, match)

@@ -7,7 +7,7 @@ Tables (created by :func:`ensure_maps_shape`, idempotent):
   columns are copied out for browsing in any SQLite tool).
 - ``map_state``: key/value bookkeeping such as ``last_success_at`` and ``last_status``.
 - ``map_missing``: occupations absent from the latest pull, for the two-pulls-in-a-row rule
-  (:mod:`bot.maps_diff`).
+  (:mod:`bot.maps.diff`).
 - ``map_lease``: who is refreshing right now, so two refreshes (bot and CLI) never overlap.
 
 Writes that must land together use :func:`bot.storage.write_transaction`: ``BEGIN IMMEDIATE`` takes the write lock
@@ -27,7 +27,8 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.maps import (
+from bot.maps.diff import ChangeList, diff_maps
+from bot.maps.model import (
     BUNDLED_DIR,
     Occupation,
     OccupationMap,
@@ -35,7 +36,6 @@ from bot.maps import (
     bundled_snapshot_path,
     load_bundled_map,
 )
-from bot.maps_diff import ChangeList, diff_maps
 from bot.storage import write_transaction
 
 LEASE_NAME = "maps-refresh"

@@ -1,6 +1,6 @@
 """Occupations in chat: the cards and lists a student sees once a message is about a job.
 
-Whether a message is about a job is decided in :mod:`bot.routing`; this module builds the reply.
+Whether a message is about a job is decided in :mod:`bot.answering.routing`; this module builds the reply.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from bot.answers import Button, Reply
-from bot.maps import Occupation
-from bot.matching import Match
-from bot.occupations import OccupationIndex, level_in_words
-from bot.query import Query
+from bot.answering.matching import Match
+from bot.answering.query import Query
+from bot.answering.responder import Button, Reply
+from bot.answering.routing import prefers_occupation, read_job_signal
+from bot.maps.model import Occupation
+from bot.maps.search import OccupationIndex, level_in_words
 from bot.render import escape
-from bot.routing import prefers_occupation, read_job_signal
 
 if TYPE_CHECKING:
-    from bot.answers import Responder
+    from bot.answering.responder import Responder
 
 CHOICE_MARGIN = 4.0
 MAX_CHOICES = 4
@@ -28,7 +28,7 @@ RELATED = 6
 
 def current_occupation_index(db: sqlite_utils.Database) -> OccupationIndex:
     """The search index for the newest stored map version (the bundled snapshot on first start)."""
-    from bot.maps_store import (
+    from bot.maps.store import (
         ensure_bundled_version,
         ensure_maps_shape,
         latest_version,
@@ -45,7 +45,7 @@ def current_occupation_index(db: sqlite_utils.Database) -> OccupationIndex:
 @lru_cache(maxsize=1)
 def bundled_occupation_index() -> OccupationIndex:
     """The index of the bundled snapshot, without a database (eval, benchmarks, tests)."""
-    from bot.maps import load_bundled_map
+    from bot.maps.model import load_bundled_map
 
     return OccupationIndex.build(load_bundled_map())
 

@@ -1,6 +1,6 @@
 """Word-based scores for knowledge entries: IDF-weighted recall with rapidfuzz typo tolerance.
 
-This is the fuzzy half of the matcher (:mod:`bot.matching` fuses it with the sentence encoder).
+This is the fuzzy half of the matcher (:mod:`bot.answering.matching` fuses it with the sentence encoder).
 It is good at what the encoder is bad at: typos ("apprentiship"), abbreviations ("ctec"), rare
 exact words ("bursary") and short questions typed exactly as a phrasing.
 

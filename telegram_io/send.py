@@ -1,11 +1,11 @@
-"""Turning a :class:`~bot.answers.Reply` into Telegram messages."""
+"""Turning a :class:`~bot.answering.responder.Reply` into Telegram messages."""
 
 from __future__ import annotations
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 
-from bot.answers import Reply
+from bot.answering.responder import Reply
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 

@@ -12,7 +12,7 @@ Order of checks (the first that fails decides the outcome; nothing is stored unl
 6. ``dry_run``: would be accepted (or held: the reason says) but ``dry_run`` stores nothing.
 7. ``accepted``: stored as a new version with its change list.
 
-Absences follow :mod:`bot.maps_diff`: an occupation missing once is carried forward and
+Absences follow :mod:`bot.maps.diff`: an occupation missing once is carried forward and
 remembered; only a second miss (or a retired status) reports it as removed.
 """
 
@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from bot.maps import (
+from bot.maps.diff import ChangeList, carry_forward, diff_maps
+from bot.maps.model import (
     ATTRIBUTION,
     MapsDataError,
     MapsSourceError,
@@ -34,9 +35,8 @@ from bot.maps import (
     OccupationMap,
     load_bundled_map,
 )
-from bot.maps_diff import ChangeList, carry_forward, diff_maps
-from bot.maps_source import Fetch
-from bot.maps_store import (
+from bot.maps.source import Fetch
+from bot.maps.store import (
     acquire_lease,
     ensure_bundled_version,
     ensure_maps_shape,

@@ -5,7 +5,7 @@ maps) works from the same :class:`Query`, so the text is normalised and encoded 
 not once per check.
 
 A long message (a parent's paragraph, a chatty question) is read whole by the matcher, which
-gives long messages a lower threshold (:data:`bot.matching.LONG_MESSAGE_BONUS`): scored one
+gives long messages a lower threshold (:data:`bot.answering.matching.LONG_MESSAGE_BONUS`): scored one
 sentence at a time, real questions were answered worse, because "Is that legal?" means little
 without the sentence before it. Its sentences and clauses are encoded (in one batch, on demand)
 for the safeguarding check, where one clause can be a disclosure ("…not that it matters, i'll
@@ -19,7 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
-from bot.encoder import Encoder
+from bot.answering.encoder import Encoder
 from bot.text import Normaliser
 
 # A clause starts at a word that joins two thoughts ("i failed my exams and i just want to

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answers import Reply, Responder
+from bot.answering.responder import Reply, Responder
 
 GROUPS = ("topic", "none", "safeguarding", "not-safeguarding", "occupation")
 LABELS = {

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from bot.maps import (
+from bot.maps.model import (
     EmptyMapError,
     MapsDataError,
     MapsSourceError,
@@ -256,7 +256,7 @@ def make_fetch(
     pause_s: float,
     policy: FetchPolicy = DEFAULT_POLICY,
 ) -> Fetch:
-    """The zero-argument fetch :func:`bot.maps_refresh.refresh_maps` expects, for a source name.
+    """The zero-argument fetch :func:`bot.maps.refresh.refresh_maps` expects, for a source name.
 
     ``source`` is ``"api"`` or a snapshot file path / URL (``CAREERS_BOT_MAPS_SOURCE`` or
     ``careers-bot refresh --source``).

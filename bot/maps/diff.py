@@ -20,7 +20,7 @@ An occupation is reported as ``removed`` only when
   1. the source says so: it is still listed but its status now reads retired/withdrawn-like
      (:data:`RETIRED_WORDS` in ``statusName``), or
   2. it is missing from two pulls in a row: the caller passes the ids that were already missing
-     last time as ``missing_before`` (the store keeps them, :mod:`bot.maps_store`).
+     last time as ``missing_before`` (the store keeps them, :mod:`bot.maps.store`).
 Missing for the first time, it goes into ``ChangeList.missing`` instead: not reported, and
 :func:`carry_forward` keeps its last known record in the stored map so nothing is lost if the
 next pull has it again. An occupation that was already retired and then disappears is dropped
@@ -33,7 +33,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.maps import Occupation, OccupationMap, Product, fold_text
+from bot.maps.model import Occupation, OccupationMap, Product, fold_text
 
 RETIRED_WORDS = ("retired", "withdrawn", "removed", "archived", "closed", "discontinued")
 FIELDS = ("title", "level", "route", "pathway", "cluster", "status")

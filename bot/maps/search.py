@@ -39,8 +39,8 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
-from bot.maps import Occupation, OccupationMap, Route
-from bot.maps_diff import is_retired
+from bot.maps.diff import is_retired
+from bot.maps.model import Occupation, OccupationMap, Route
 from bot.text import normalise, stem
 
 PHRASES_PATH = DEFAULT_KNOWLEDGE_DIR / "occupation_phrases.yaml"
