@@ -1,41 +1,43 @@
-"""Building the python-telegram-bot Application: one place for the builder and its hooks."""
+"""Building the python-telegram-bot Application: one place for the builder and its hooks.
+
+``careers-bot run`` (Telegram), ``careers-bot chat`` (the local Bot API), the tests and the
+benchmarks all build the bot here, so they run the same handlers and jobs.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application
 
 from bot.config import Settings
-from bot.services import Services, services_from
+from bot.services import Services
 from handlers import register_handlers
-from jobs.knowledge_reload import register_reload_job
-from jobs.outbox import register_outbox_job
-from jobs.retention import register_retention_job
-from jobs.safeguarding_report import register_safeguarding_report
+from jobs import register_jobs
+from telegram_io.context import CONTEXT_TYPES, BotData
 
 log = logging.getLogger(__name__)
 
-
-async def post_init(application: Application) -> None:
-    """Register the command menu with Telegram and start the scheduled jobs."""
-    services = services_from(application.bot_data)
-    commands = services.kb.messages.get("commands") or {}
-    await application.bot.set_my_commands(
-        [BotCommand(name, description) for name, description in commands.items()]
-    )
-    register_reload_job(application)
-    register_retention_job(application)
-    register_safeguarding_report(application)
-    register_outbox_job(application)
-    for register in services.extras.get("job_registrars", ()):
-        register(application)
+BotApplication = Application[Any, Any, Any, Any, BotData, Any]
 
 
-async def post_shutdown(application: Application) -> None:
+def _post_init(maps_refresh: bool) -> Callable[[BotApplication], Coroutine[Any, Any, None]]:
+    async def post_init(application: BotApplication) -> None:
+        """Register the command menu with Telegram and start the scheduled jobs."""
+        commands = application.bot_data.services.kb.messages.get("commands") or {}
+        await application.bot.set_my_commands(
+            [BotCommand(name, description) for name, description in commands.items()])
+        register_jobs(application, maps_refresh=maps_refresh)
+
+    return post_init
+
+
+async def post_shutdown(application: BotApplication) -> None:
     """Close the database cleanly so WAL is checkpointed."""
-    services_from(application.bot_data).db.close()
+    application.bot_data.services.db.close()
 
 
 def build_application(
@@ -44,35 +46,39 @@ def build_application(
     *,
     token: str,
     base_url: str | None = None,
-) -> Application:
-    """The Application used by `run`, `chat`, the tests and the benchmarks alike."""
+    maps_refresh: bool = False,
+) -> BotApplication:
+    """The Application used by `run`, `chat`, the tests and the benchmarks alike.
+    ``maps_refresh`` schedules the quarterly maps refresh too (only `run` does)."""
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    application = (
+    application: BotApplication = (
         Application.builder()
         .token(token)
         .base_url(base_url or settings.telegram_base_url)
+        .context_types(CONTEXT_TYPES)
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.global_rate_per_s, max_retries=2))
         .concurrent_updates(True)
-        .post_init(post_init)
+        .post_init(_post_init(maps_refresh))
         .post_shutdown(post_shutdown)
         .build()
     )
-    application.bot_data["services"] = services
+    application.bot_data.services = services
     register_handlers(application)
     return application
 
 
-async def start_local(application: Application, *, poll_timeout: float = 5.0) -> None:
+async def start_local(application: BotApplication, *, poll_timeout: float = 5.0) -> None:
     """Start an initialised Application by hand (terminal chat, tests, benchmarks) the way
     ``run_polling`` does, including ``post_init``, which PTB only calls from ``run_*``."""
-    await post_init(application)
+    assert application.post_init is not None
+    await application.post_init(application)
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(poll_interval=0.0, timeout=int(poll_timeout))
 
 
-async def stop_local(application: Application) -> None:
+async def stop_local(application: BotApplication) -> None:
     """Stop what :func:`start_local` started (``post_shutdown`` runs on ``shutdown``)."""
     assert application.updater is not None
     if application.updater.running:

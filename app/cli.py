@@ -14,9 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlparse
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.db import open_db
+from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
 
 log = logging.getLogger("careers_bot")
 
@@ -68,11 +71,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if args.webhook and not webhook_url:
         raise ConfigError("CAREERS_BOT_WEBHOOK_URL is not set: --webhook needs the public HTTPS URL")
     from app.application import build_application
-    from jobs.refresh import register_refresh_job
 
-    services = _services(settings)
-    services.extras["job_registrars"] = [lambda app: register_refresh_job(app, settings)]
-    application = build_application(settings, services, token=token)
+    application = build_application(settings, _services(settings), token=token, maps_refresh=True)
     if args.webhook:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         application.run_webhook(
@@ -136,8 +136,9 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
     """Questions the bot could not answer, grouped by similar wording, most frequent first."""
+    from bot.db import open_db
     from bot.misses import group_misses
-    from bot.storage import open_db, unanswered_questions
+    from bot.usage import unanswered_questions
 
     groups = group_misses(unanswered_questions(open_db(settings.database_path)))
     if not groups:
@@ -184,14 +185,41 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+EXIT_CODES = {"accepted": 0, "unchanged": 0, "dry_run": 0, "held": 2}
+
+
+def exit_code(report: RefreshReport) -> int:
+    """Exit status of a refresh: 0 accepted/unchanged/dry run, 1 failed/refused/busy, 2 held
+    (a person should look, then use ``--force``)."""
+    return EXIT_CODES.get(report.status, 1)
+
+
+async def run_refresh(settings: Settings, source: str | None = None, *, dry_run: bool = False,
+                      force: bool = False) -> RefreshReport:
+    """One refresh on the database file, with a connection of its own."""
+    db = open_db(settings.database_path)
+    try:
+        return await refresh_from_settings(db, settings, source, dry_run=dry_run, force=force)
+    finally:
+        db.close()
+
+
+async def refresh_command(settings: Settings, source: str | None, dry_run: bool, as_json: bool,
+                          force: bool, *, out: TextIO | None = None) -> int:
+    """Run a refresh, print its report (JSON or readable) and return the exit code."""
+    report = await run_refresh(settings, source, dry_run=dry_run, force=force)
+    stream = out or sys.stdout
+    if as_json:
+        stream.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        stream.write(summary_text(report) + "\n")
+    return exit_code(report)
+
+
 def cmd_refresh(settings: Settings, args: argparse.Namespace) -> int:
     """Refresh the occupational maps now (see `careers-bot refresh --help`)."""
-    from bot.maps_cli import refresh_command
-
-    return asyncio.run(
-        refresh_command(settings, args.source, dry_run=args.dry_run, as_json=args.json,
-                        force=args.force)
-    )
+    return asyncio.run(refresh_command(settings, args.source, dry_run=args.dry_run,
+                                       as_json=args.json, force=args.force))
 
 
 def build_parser() -> argparse.ArgumentParser:

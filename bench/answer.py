@@ -44,7 +44,7 @@ from bot.answering.evaluation import read_cases
 from bot.answering.matching import Matcher
 from bot.answering.responder import Responder
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.maps.cards import bundled_occupation_index
+from bot.maps.search import bundled_occupation_index
 from bot.text import Normaliser
 
 QUESTIONS = 1200

@@ -43,13 +43,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from app.local_api import LocalBotApi, SentMessage
-from bot.alerts import enqueue_digests, ensure_alerts_shape, outbox_counts
+from bot.alerts.outbox import enqueue_digests, outbox_counts
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
+from bot.db import open_db, write_transaction
 from bot.maps.diff import diff_maps
-from bot.maps.model import load_bundled_map
+from bot.maps.parse import load_bundled_map
 from bot.maps.refresh import RefreshReport
-from bot.maps.store import ensure_maps_shape, save_version
-from bot.storage import open_db, write_transaction
+from bot.maps.store import save_version
 
 TOKEN = "123456:BENCH-TOKEN-NOT-REAL"
 DIGEST = "<b>Occupational maps update</b>"
@@ -66,10 +66,9 @@ def p(values: list[float], q: float) -> float:
 
 
 async def bot_worker(db_path: str, base_url: str, rate: float) -> None:
-    """The real Application with alerts wired in, until SIGTERM."""
+    """The real Application, until SIGTERM."""
     from app.application import build_application
     from bot.services import build_services
-    from handlers.alerts import register_alert_handlers, subscribe_command
     from jobs.outbox import register_outbox_job
 
     settings = Settings(
@@ -83,11 +82,6 @@ async def bot_worker(db_path: str, base_url: str, rate: float) -> None:
     )
     services = build_services(settings)
     application = build_application(settings, services, token=TOKEN, base_url=base_url)
-    if not any(getattr(h, "callback", None) is subscribe_command for h in application.handlers.get(0, [])):
-        before = list(application.handlers.get(0, []))
-        register_alert_handlers(application)
-        mine = [h for h in application.handlers[0] if h not in before]
-        application.handlers[0][:] = mine + before
     register_outbox_job(application, interval=0.5, first=0.5)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -107,8 +101,6 @@ async def bot_worker(db_path: str, base_url: str, rate: float) -> None:
 def prepare(db_path: Path, subscribers: int, rng: random.Random) -> RefreshReport:
     """Map versions 1 and 2 (one occupation per route re-levelled) and the subscribers."""
     db = open_db(db_path)
-    ensure_maps_shape(db)
-    ensure_alerts_shape(db)
     base = load_bundled_map()
     save_version(db, base, "bundled:bench")
     occupations = dict(base)
@@ -144,7 +136,7 @@ def single_message_questions() -> list[str]:
     """Student questions whose answer is one message (so a student never trips the per-chat limit)."""
     from bot.answering.responder import Responder
     from bot.knowledge import load_knowledge
-    from bot.maps.cards import bundled_occupation_index
+    from bot.maps.search import bundled_occupation_index
 
     responder = Responder(load_knowledge(DEFAULT_KNOWLEDGE_DIR), occupations=bundled_occupation_index())
     questions = [json.loads(line)["q"] for line in (ROOT / "tests/data/dev.jsonl").read_text().splitlines()
@@ -225,7 +217,7 @@ async def bench(args: argparse.Namespace) -> None:
 
             api.on_sent(on_digest)
             db = open_db(db_path)
-            expected = enqueue_digests(db, report)
+            expected = enqueue_digests(db, report.changes, titles=report.titles, source=report.source)
             queued_at = time.monotonic()
             during_task = asyncio.create_task(students.ask_until(done, None))
             timeout = expected / rate * 2 + 60

@@ -23,11 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.maps.model import OccupationMap, load_bundled_map, parse_snapshot_lines, snapshot_lines
+from bot.db import open_db
+from bot.maps.model import OccupationMap
+from bot.maps.parse import load_bundled_map, parse_snapshot_lines, snapshot_lines
 from bot.maps.refresh import refresh_maps
 from bot.maps.search import OccupationIndex
 from bot.maps.store import save_version
-from bot.storage import open_db
 
 PHRASES = Path(__file__).with_name("job_phrases.txt")
 PASSES = 5

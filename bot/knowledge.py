@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 import frontmatter
 import yaml
 
+from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.text import normalise
 
 REQUIRED_KEYS = ("id", "title", "questions", "tags", "sources", "reviewed")
@@ -62,7 +64,9 @@ class KnowledgeError(Exception):
 
 @dataclass
 class KnowledgeBase:
-    """All entries plus the data files the bot's wording and matching rely on."""
+    """One consistent snapshot of everything in ``knowledge/``: the entries and the data files
+    the bot's wording, matching, safeguarding and occupation search rely on. Loaded (and
+    reloaded) as a whole, so a message is never answered from half of an edit."""
 
     entries: dict[str, Entry]
     messages: dict[str, Any] = field(default_factory=dict)
@@ -70,6 +74,7 @@ class KnowledgeBase:
     safeguarding: dict[str, Any] = field(default_factory=dict)
     safeguarding_exemplars: dict[str, Any] = field(default_factory=dict)
     smalltalk: dict[str, Any] = field(default_factory=dict)
+    occupation_phrases: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None
 
     def __len__(self) -> int:
@@ -79,10 +84,43 @@ class KnowledgeBase:
     def question_count(self) -> int:
         return sum(len(e.questions) for e in self.entries.values())
 
+    @cached_property
+    def texts(self) -> Messages:
+        """The wording in ``messages.yaml``."""
+        return Messages(self.messages)
+
     def message(self, key: str, **values: object) -> str:
         """A UI message from ``messages.yaml``, with ``{placeholders}`` filled in."""
-        text = self.messages[key]
+        return self.texts.message(key, **values)
+
+
+@dataclass(frozen=True)
+class Messages:
+    """Everything the bot says that is not an entry (``knowledge/messages.yaml``)."""
+
+    data: Mapping[str, Any]
+
+    def message(self, key: str, **values: object) -> str:
+        """One message, ``{placeholders}`` filled in (a block's final line break dropped)."""
+        text = str(self.data[key]).strip("\n")
         return text.format(**values) if values else text
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def product_label(self, product_type: str | None) -> str:
+        """What students call a product type ("TLevel" → "T Level")."""
+        labels = self.data.get("product_labels") or {}
+        if product_type and product_type in labels:
+            return str(labels[product_type])
+        return str(product_type or self.data.get("product_default", "Qualification"))
+
+
+@cache
+def bundled_messages() -> Messages:
+    """The shipped ``messages.yaml`` (for code run without a loaded knowledge base)."""
+    path = DEFAULT_KNOWLEDGE_DIR / "messages.yaml"
+    return Messages(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
 
 def _is_url(value: object) -> bool:
@@ -277,6 +315,16 @@ def _check_exemplars(path: Path, data: Mapping[str, Any], categories: set[str]) 
     return found
 
 
+def _check_occupation_phrases(path: Path, data: Mapping[str, Any]) -> list[Problem]:
+    """Phrase lists must be text (YAML reads bare yes/no/on as booleans)."""
+    found = []
+    for key in ("intent_phrases", "filler_words", "job_intent_phrases", "interest_phrases"):
+        bad = [w for w in data.get(key) or () if not isinstance(w, str)]
+        if bad:
+            found.append(Problem(path, f"'{key}' has non-text items {bad}: quote them"))
+    return found
+
+
 def _check_smalltalk(path: Path, data: Mapping[str, Any]) -> list[Problem]:
     """Every small-talk kind needs text examples and at least one reply."""
     kinds = data.get("kinds")
@@ -335,6 +383,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     exemplars = _load_yaml(root / "safeguarding_exemplars.yaml", problems)
     problems.extend(_check_exemplars(root / "safeguarding_exemplars.yaml", exemplars,
                                      set(safeguarding.get("categories") or ())))
+    occupation_phrases = _load_yaml(root / "occupation_phrases.yaml", problems)
+    problems.extend(_check_occupation_phrases(root / "occupation_phrases.yaml", occupation_phrases))
     smalltalk = _load_yaml(root / "smalltalk.yaml", problems)
     problems.extend(_check_smalltalk(root / "smalltalk.yaml", smalltalk))
     if problems:
@@ -346,6 +396,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         safeguarding=safeguarding,
         safeguarding_exemplars=exemplars,
         smalltalk=smalltalk,
+        occupation_phrases=occupation_phrases,
         root=root,
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from bot.storage import write_transaction
+from bot.db import write_transaction
 
 
 def forget_chat(db: sqlite_utils.Database, chat_id: int) -> int:

@@ -1,41 +1,45 @@
-"""The long-lived things the bot needs, built once at start and kept in ``bot_data``.
+"""The long-lived things the bot needs, built once at start: settings, database, responder.
 
-Handlers and jobs reach them through :func:`services_from`; plain functions receive the pieces they
-need. Reloading knowledge builds a whole new :class:`~bot.answering.responder.Responder` and swaps it in one
-assignment, so a question is always answered by one consistent knowledge base.
+Reloading knowledge builds a whole new :class:`~bot.answering.responder.Responder` and swaps it
+in one assignment, so a question is always answered by one consistent knowledge base. The
+occupation search index is rebuilt only when its phrase rules changed (or a new map version was
+stored): it is the slow part.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import sqlite_utils
 
 from bot.answering.encoder import embedding_cache
 from bot.answering.responder import Responder
 from bot.config import Settings
+from bot.db import open_db
 from bot.knowledge import KnowledgeBase, knowledge_fingerprint, load_knowledge
-from bot.maps.search import OccupationIndex
-from bot.storage import open_db
+from bot.maps.search import OccupationIndex, PhraseRules, current_occupation_index
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
-    """Settings, database, the current responder and the occupational maps index."""
+    """Settings, database, the current responder (which holds the occupational maps index)."""
 
     settings: Settings
     db: sqlite_utils.Database
     responder: Responder
     fingerprint: tuple[tuple[str, int, int], ...] = ()
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kb(self) -> KnowledgeBase:
         return self.responder.kb
+
+    @property
+    def phrase_rules(self) -> PhraseRules:
+        """How job questions are read, from ``knowledge/occupation_phrases.yaml``."""
+        return PhraseRules.from_data(self.kb.occupation_phrases)
 
     def reload_knowledge(self) -> KnowledgeBase:
         """Load ``knowledge/`` again; on a broken edit raise and keep serving the old copy.
@@ -45,7 +49,10 @@ class Services:
         """
         self.fingerprint = knowledge_fingerprint(self.settings.knowledge_dir)
         kb = load_knowledge(self.settings.knowledge_dir)
-        self.responder = make_responder(self.settings, kb, self.responder.occupations)
+        occupations = self.responder.occupations
+        if occupations is not None and kb.occupation_phrases != self.kb.occupation_phrases:
+            occupations = OccupationIndex.build(occupations.map, PhraseRules.from_data(kb.occupation_phrases))
+        self.responder = make_responder(self.settings, kb, occupations)
         log.info("knowledge reloaded: %d entries, %d questions", len(kb), kb.question_count)
         return kb
 
@@ -60,7 +67,7 @@ class Services:
 
 def make_responder(settings: Settings, kb: KnowledgeBase,
                    occupations: OccupationIndex | None = None) -> Responder:
-    """A responder with the configured thresholds."""
+    """A responder with the configured thresholds (unset: the calibrated ones)."""
     calibrated = {
         name: value for name, value in (("threshold", settings.match_threshold),
                                          ("margin", settings.ambiguity_margin)) if value is not None
@@ -82,12 +89,5 @@ def build_services(settings: Settings, *, with_maps: bool = True) -> Services:
     kb = load_knowledge(settings.knowledge_dir)
     occupations = None
     if with_maps:
-        from bot.maps.cards import current_occupation_index
-
-        occupations = current_occupation_index(db)
+        occupations = current_occupation_index(db, PhraseRules.from_data(kb.occupation_phrases))
     return Services(settings, db, make_responder(settings, kb, occupations), fingerprint)
-
-
-def services_from(bot_data: dict[str, Any]) -> Services:
-    """The services stored by :func:`bot.app.build_application`."""
-    return bot_data["services"]

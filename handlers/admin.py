@@ -5,23 +5,22 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.answering.responder import Button, Reply
 from bot.knowledge import KnowledgeError
 from bot.render import escape
-from bot.services import services_from
+from bot.reply import Button, Reply
+from telegram_io.context import Context
 from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
 
 
-def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_admin(update: Update, context: Context) -> bool:
     user = update.effective_user
-    return user is not None and user.id in services_from(context.bot_data).settings.admin_ids
+    return user is not None and user.id in context.bot_data.services.settings.admin_ids
 
 
-async def refuse_non_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def refuse_non_admin(update: Update, context: Context) -> bool:
     """Tell a non-admin the command is for admins; True when refused."""
     if is_admin(update, context):
         user = update.effective_user
@@ -29,17 +28,17 @@ async def refuse_non_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         command = message.text.split()[0] if message and message.text else "?"
         log.info("admin action by %s: %s", user.id if user else None, command)
         return False
-    kb = services_from(context.bot_data).kb
+    kb = context.bot_data.services.kb
     assert update.effective_chat is not None
     await send_reply(context.bot, update.effective_chat.id, Reply("fallback", kb.message("admin_only")))
     return True
 
 
-async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reload(update: Update, context: Context) -> None:
     """Reload knowledge/ now; a broken edit is refused with the validator's message."""
     if await refuse_non_admin(update, context):
         return
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     kb = services.kb
     try:
         new_kb = services.reload_knowledge()
@@ -52,14 +51,14 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_reply(context.bot, update.effective_chat.id, Reply("answer", text))
 
 
-async def refresh(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def refresh(update: Update, context: Context) -> None:
     """Refresh the occupational maps now; a held run offers an "apply anyway" button."""
     if await refuse_non_admin(update, context):
         return
     await _run_refresh(update, context, force=False)
 
 
-async def refresh_force_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def refresh_force_button(update: Update, context: Context) -> None:
     """The admin confirmed a held (unusually large) change set."""
     query = update.callback_query
     assert query is not None
@@ -72,12 +71,12 @@ async def refresh_force_button(update: Update, context: ContextTypes.DEFAULT_TYP
     await _run_refresh(update, context, force=True)
 
 
-async def _run_refresh(update: Update, context: ContextTypes.DEFAULT_TYPE, *, force: bool) -> None:
+async def _run_refresh(update: Update, context: Context, *, force: bool) -> None:
     from bot.maps.refresh import summary_text
     from jobs.refresh import run_refresh_job
 
     report = await run_refresh_job(context.bot_data, context.bot, force=force)
-    kb = services_from(context.bot_data).kb
+    kb = context.bot_data.services.kb
     buttons = ((Button(kb.message("refresh_force"), "refresh:force"),),) if report.status == "held" else ()
     text = escape(summary_text(report, attribution=False))[:3500]
     assert update.effective_chat is not None

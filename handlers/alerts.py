@@ -4,74 +4,52 @@ Buttons carry their whole state in the callback data (no server-side session), s
 working across restarts:
 
 - ``sub:t:<mask>:<route id>`` ticks or unticks a route, ``sub:a:<mask>`` toggles "All routes",
-  ``sub:ok:<mask>`` saves. ``<mask>`` is the current selection (:func:`bot.alerts.routes_mask`).
+  ``sub:ok:<mask>`` saves. ``<mask>`` is the current selection
+  (:func:`bot.alerts.subscriptions.routes_mask`).
 - ``unsub:yes`` / ``unsub:no`` confirm or cancel /unsubscribe.
 - ``chg:<version>:<mask>:<page>`` pages through /changes in place; a trailing ``:n`` (the
   digest's "Show all changes" button) sends the page as a new message.
 
-:func:`register_alert_handlers` adds these handlers (group 0, before the catch-all button
-handler), the admin commands of :mod:`handlers.alerts_admin`, the question counter for /stats
-(group 1, after the answer), and the ``on_map_changes`` hook the maps refresh job awaits.
+Alerts belong to a person: the commands work in private chats only (see
+:func:`handlers.register_handlers`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType, ParseMode
+from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
 
-from bot.alerts import (
-    AlertTexts,
-    MapContext,
+from bot.alerts.digest import long_date, notices_for, render_digest
+from bot.alerts.outbox import send_window_words
+from bot.alerts.subscriptions import (
     RouteInfo,
     Subscription,
-    change_context,
-    changes_for_version,
     current_routes,
-    enqueue_digests,
-    ensure_alerts_shape,
     find_route,
-    latest_changes,
-    load_alert_texts,
-    long_date,
-    notices_for,
-    render_digest,
     routes_from_mask,
     routes_mask,
     subscribe,
     subscription_of,
     unsubscribe,
 )
-from bot.answering.responder import Button, Reply
+from bot.knowledge import Messages
+from bot.maps.store import latest_changes
 from bot.render import escape
-from bot.services import Services, services_from
-from bot.storage import touch_user
-from jobs.outbox import kick_outbox
-from telegram_io.send import NO_PREVIEW, send_reply
+from bot.reply import Button, Reply
+from bot.services import Services
+from bot.usage import touch_user
+from handlers.chat import expired_button
+from telegram_io.context import Context
+from telegram_io.send import edit_or_send, markup, send_reply
 
 log = logging.getLogger(__name__)
 
 SUB_PATTERN = r"^sub:(t|a|ok):[0-9a-f]{1,16}(:[0-9A-Za-z_-]{1,12})?$"
 UNSUB_PATTERN = r"^unsub:(yes|no)$"
 CHG_PATTERN = r"^chg:\d{1,9}:[0-9a-f]{1,16}:\d{1,4}(:n)?$"
-CONTEXT_CACHE = "alerts_contexts"
-
-
-def alert_texts(context: ContextTypes.DEFAULT_TYPE) -> AlertTexts:
-    """The alerts wording (``alerts_messages.yaml`` next to the knowledge base)."""
-    return load_alert_texts(services_from(context.bot_data).settings.knowledge_dir)
 
 
 def _chat_id(update: Update) -> int:
@@ -79,7 +57,7 @@ def _chat_id(update: Update) -> int:
     return update.effective_chat.id
 
 
-def _routes_label(routes: frozenset[str] | None, all_routes: list[RouteInfo], texts: AlertTexts) -> str:
+def _routes_label(routes: frozenset[str] | None, all_routes: list[RouteInfo], texts: Messages) -> str:
     if routes is None:
         return escape(texts.message("all_routes_name"))
     names = {r.id: r.name for r in all_routes}
@@ -87,21 +65,17 @@ def _routes_label(routes: frozenset[str] | None, all_routes: list[RouteInfo], te
     return escape(", ".join(names.get(rid, rid) for rid in ordered))
 
 
-def _window(services: Services, texts: AlertTexts | None = None) -> dict[str, str]:
-    """``{"window": "between 08:00 and 20:00 UK time"}`` (or "at any time of day")."""
-    s = services.settings
-    texts = texts or load_alert_texts(s.knowledge_dir)
-    if s.send_window_start == s.send_window_end:
-        return {"window": texts.message("window_always")}
-    return {"window": texts.message("window_between", start=s.send_window_start.strftime("%H:%M"),
-                                    end=s.send_window_end.strftime("%H:%M"))}
+def window_words(services: Services) -> str:
+    """When notices are sent, in words ("between 08:00 and 20:00 UK time")."""
+    settings = services.settings
+    return send_window_words(settings.send_window_start, settings.send_window_end, services.kb.texts)
 
 
 # --- /subscribe ------------------------------------------------------------------------------
 
 
 def route_keyboard(routes: list[RouteInfo], selection: frozenset[str] | None,
-                   texts: AlertTexts) -> tuple[tuple[Button, ...], ...]:
+                   texts: Messages) -> tuple[tuple[Button, ...], ...]:
     """One row per route with a tick, then "All routes", then "Done"."""
     mask = routes_mask(selection)
     tick, untick = texts.message("tick"), texts.message("untick")
@@ -115,17 +89,10 @@ def route_keyboard(routes: list[RouteInfo], selection: frozenset[str] | None,
     return tuple(rows)
 
 
-def _markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-                                 for row in rows])
-
-
-async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe_command(update: Update, context: Context) -> None:
     """Show the route keyboard, ticked with the chat's current choice."""
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
+    services = context.bot_data.services
+    texts = services.kb.texts
     chat_id = _chat_id(update)
     if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
         touch_user(services.db, chat_id, role="adviser")
@@ -135,12 +102,12 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await send_reply(context.bot, chat_id, Reply("answer", texts.message("subscribe_prompt"), buttons=keyboard))
 
 
-async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe_button(update: Update, context: Context) -> None:
     """Tick/untick a route, toggle "All routes", or save the choice with "Done"."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
+    services = context.bot_data.services
+    texts = services.kb.texts
     _, action, mask, *rest = query.data.split(":")
     selection = routes_from_mask(mask)
     routes = current_routes(services.db)
@@ -162,52 +129,34 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         if selection is not None and not selection:
             await query.answer(texts.message("choose_a_route"), show_alert=True)
             return
-        chat_id = _chat_id(update)
-        subscription = subscribe(services.db, chat_id, None if selection is None else sorted(selection))
+        subscription = subscribe(services.db, _chat_id(update),
+                                 None if selection is None else sorted(selection))
         log.info("alerts: a chat subscribed to %s", subscription.key)
         await query.answer()
         text = texts.message("subscribed", routes=_routes_label(subscription.routes, routes, texts),
-                             **_window(services, texts))
-        await _edit_or_send(update, context, text, None)
+                             window=window_words(services))
+        await edit_or_send(update, context.bot, Reply("answer", text))
         return
     await query.answer()
-    markup = _markup(route_keyboard(routes, selection, texts))
     try:
-        await query.edit_message_reply_markup(reply_markup=markup)
+        await query.edit_message_reply_markup(reply_markup=markup(route_keyboard(routes, selection, texts)))
     except BadRequest as exc:  # "message is not modified" on a double tap
         log.debug("subscribe keyboard not edited: %s", exc.message)
 
 
-async def _edit_or_send(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
-                        buttons: tuple[tuple[Button, ...], ...] | None) -> None:
-    """Replace the pressed message's text (and buttons); send a new message if that fails."""
-    query = update.callback_query
-    markup = _markup(buttons or ())
-    if query is not None and query.message is not None:
-        try:
-            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                          link_preview_options=NO_PREVIEW)
-            return
-        except BadRequest as exc:
-            if "not modified" in exc.message:
-                return
-            log.debug("could not edit the message, sending a new one: %s", exc.message)
-    await send_reply(context.bot, _chat_id(update), Reply("answer", text, buttons=buttons or ()))
-
-
-async def private_chat_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_chat_only(update: Update, context: Context) -> None:
     """Alerts are set up in a private chat with the bot, never for a whole group."""
-    await send_reply(context.bot, _chat_id(update),
-                     Reply("answer", alert_texts(context).message("private_chat_only")))
+    texts = context.bot_data.services.kb.texts
+    await send_reply(context.bot, _chat_id(update), Reply("answer", texts.message("private_chat_only")))
 
 
 # --- /subscriptions and /unsubscribe ------------------------------------------------------------
 
 
-async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscriptions_command(update: Update, context: Context) -> None:
     """Show the chat's current alert choice."""
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
+    services = context.bot_data.services
+    texts = services.kb.texts
     chat_id = _chat_id(update)
     current = subscription_of(services.db, chat_id)
     if current is None or not current.active:
@@ -221,10 +170,10 @@ async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TY
     await send_reply(context.bot, chat_id, Reply("answer", text))
 
 
-async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe_command(update: Update, context: Context) -> None:
     """Ask for one confirm tap before stopping all alerts."""
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
+    services = context.bot_data.services
+    texts = services.kb.texts
     chat_id = _chat_id(update)
     current = subscription_of(services.db, chat_id)
     if current is None or not current.active:
@@ -235,46 +184,31 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     await send_reply(context.bot, chat_id, Reply("answer", texts.message("unsubscribe_confirm"), buttons=buttons))
 
 
-async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe_button(update: Update, context: Context) -> None:
     """Stop every alert for this chat, or keep them, and say which."""
     query = update.callback_query
     assert query is not None
     await query.answer()
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
+    services = context.bot_data.services
+    texts = services.kb.texts
     if query.data == "unsub:yes":
         stopped = unsubscribe(services.db, _chat_id(update))
         log.info("alerts: a chat unsubscribed (was active: %s)", stopped)
         text = texts.message("unsubscribed" if stopped else "not_subscribed")
     else:
         text = texts.message("unsubscribe_kept")
-    await _edit_or_send(update, context, text, None)
+    await edit_or_send(update, context.bot, Reply("answer", text))
 
 
 # --- /changes --------------------------------------------------------------------------------
 
 
-def _context_for(services: Services, version: int) -> tuple[Any, MapContext] | None:
-    """The change list and its map context for a version, cached (two versions at most)."""
-    cache: dict[int, tuple[Any, MapContext]] = services.extras.setdefault(CONTEXT_CACHE, {})
-    if version not in cache:
-        changes = changes_for_version(services.db, version)
-        if changes is None or not len(changes):
-            return None
-        try:
-            found = change_context(services.db, changes)
-        except KeyError:
-            return None
-        if len(cache) >= 2:
-            cache.pop(next(iter(cache)))
-        cache[version] = (changes, found)
-    return cache[version]
-
-
-def changes_page(services: Services, texts: AlertTexts, version: int,
-                 routes: frozenset[str] | None, page: int) -> tuple[str, tuple[tuple[Button, ...], ...]] | None:
+def changes_page(context: Context, version: int, routes: frozenset[str] | None,
+                 page: int) -> Reply | None:
     """One page of the changes in ``version`` for ``routes``; None if nothing changed there."""
-    found = _context_for(services, version)
+    services = context.bot_data.services
+    texts = services.kb.texts
+    found = context.bot_data.changes.get(services.db, version)
     if found is None:
         return None
     changes, map_context = found
@@ -299,13 +233,13 @@ def changes_page(services: Services, texts: AlertTexts, version: int,
         nav.append(Button(texts.message("previous_page"), f"chg:{version}:{mask}:{page - 1}"))
     if page < len(pages):
         nav.append(Button(texts.message("next_page"), f"chg:{version}:{mask}:{page + 1}"))
-    return pages[page - 1], ((tuple(nav),) if nav else ())
+    return Reply("answer", pages[page - 1], buttons=(tuple(nav),) if nav else ())
 
 
-async def changes_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def changes_command(update: Update, context: Context) -> None:
     """The latest changes to the maps, optionally for one route (``/changes digital``), paged."""
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
+    services = context.bot_data.services
+    texts = services.kb.texts
     chat_id = _chat_id(update)
     latest = latest_changes(services.db)
     if latest is None or latest.to_version is None:
@@ -322,100 +256,26 @@ async def changes_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             await send_reply(context.bot, chat_id, Reply("answer", text))
             return
         routes = frozenset({route.id})
-    page = changes_page(services, texts, latest.to_version, routes, 1)
+    page = changes_page(context, latest.to_version, routes, 1)
     if page is None:
         name = next((r.name for r in current_routes(services.db) if routes and r.id in routes), wanted)
         text = texts.message("changes_none_route", version=latest.to_version, route=escape(name))
         await send_reply(context.bot, chat_id, Reply("answer", text))
         return
-    text, buttons = page
-    await send_reply(context.bot, chat_id, Reply("answer", text, buttons=buttons))
+    await send_reply(context.bot, chat_id, page)
 
 
-async def changes_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def changes_button(update: Update, context: Context) -> None:
     """Previous/Next on a /changes page, or "Show all changes" under a digest."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
     _, version, mask, page, *fresh = query.data.split(":")
-    found = changes_page(services, texts, int(version), routes_from_mask(mask), int(page))
+    found = changes_page(context, int(version), routes_from_mask(mask), int(page))
     if found is None:
-        from handlers.chat import expired_button
-
         await expired_button(update, context)
         return
     await query.answer()
-    text, buttons = found
     if fresh:
-        await send_reply(context.bot, _chat_id(update), Reply("answer", text, buttons=buttons))
+        await send_reply(context.bot, _chat_id(update), found)
     else:
-        await _edit_or_send(update, context, text, buttons)
-
-
-# --- wiring ----------------------------------------------------------------------------------
-
-
-def make_map_changes_hook(application: Application) -> Callable[[Any], Awaitable[int]]:
-    """The ``on_map_changes`` hook: queue one digest per affected subscriber, then send."""
-
-    async def on_map_changes(report: Any) -> int:
-        services = services_from(application.bot_data)
-        count = enqueue_digests(services.db, report, texts=load_alert_texts(services.settings.knowledge_dir),
-                                timezone=services.settings.timezone)
-        log.info("alerts: %d digest(s) queued for maps version %s", count, report.changes.to_version)
-        services.extras.pop(CONTEXT_CACHE, None)
-        kick_outbox(application.bot_data)
-        return count
-
-    return on_map_changes
-
-
-def register_alert_handlers(application: Application) -> None:
-    """Add the alert commands and buttons (group 0; call before the catch-all button handler).
-
-    Also counts private text questions for /stats in group 1 (after the answer is sent) and sets
-    ``bot_data["on_map_changes"]``. The outbox job is separate: :func:`jobs.outbox.register_outbox_job`.
-    """
-    from handlers import alerts_admin
-
-    add = application.add_handler
-    # Alerts belong to a person: in a group any member could press the buttons.
-    private = filters.ChatType.PRIVATE
-    add(CommandHandler("subscribe", subscribe_command, filters=private), group=0)
-    add(CommandHandler("subscriptions", subscriptions_command, filters=private), group=0)
-    add(CommandHandler("unsubscribe", unsubscribe_command, filters=private), group=0)
-    add(CommandHandler(["subscribe", "subscriptions", "unsubscribe"], private_chat_only,
-                       filters=~private), group=0)
-    add(CommandHandler("changes", changes_command), group=0)
-    add(CommandHandler("stats", alerts_admin.stats_command), group=0)
-    add(CommandHandler("broadcast", alerts_admin.broadcast_command), group=0)
-    add(CommandHandler("testnotice", alerts_admin.testnotice_command), group=0)
-    add(CallbackQueryHandler(subscribe_button, pattern=SUB_PATTERN), group=0)
-    add(CallbackQueryHandler(unsubscribe_button, pattern=UNSUB_PATTERN), group=0)
-    add(CallbackQueryHandler(changes_button, pattern=CHG_PATTERN), group=0)
-    add(CallbackQueryHandler(alerts_admin.broadcast_button, pattern=alerts_admin.BROADCAST_PATTERN), group=0)
-    add(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
-                       alerts_admin.count_question_handler), group=1)
-    application.bot_data["on_map_changes"] = make_map_changes_hook(application)
-    services = application.bot_data.get("services")
-    if services is not None:
-        ensure_alerts_shape(services.db)
-
-
-__all__ = [
-    "CHG_PATTERN",
-    "SUB_PATTERN",
-    "UNSUB_PATTERN",
-    "changes_button",
-    "changes_command",
-    "changes_page",
-    "make_map_changes_hook",
-    "register_alert_handlers",
-    "route_keyboard",
-    "subscribe_button",
-    "subscribe_command",
-    "subscriptions_command",
-    "unsubscribe_button",
-    "unsubscribe_command",
-]
+        await edit_or_send(update, context.bot, found)

@@ -11,31 +11,27 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.alerts import (
-    AlertStats,
-    AlertTexts,
-    Subscription,
-    active_subscriptions,
-    count_question,
+from bot.alerts.digest import long_date, notices_for, render_digest
+from bot.alerts.outbox import (
+    broadcast_draft,
+    cancel_broadcast,
     create_broadcast,
     enqueue_broadcast,
-    latest_changes,
-    long_date,
-    notices_for,
-    render_digest,
     show_all_data,
-    stats,
-    subscription_of,
 )
-from bot.answering.responder import Button, Reply
+from bot.alerts.stats import AlertStats, stats
+from bot.alerts.subscriptions import Subscription, active_subscriptions, subscription_of
+from bot.knowledge import Messages
+from bot.maps.store import latest_changes
 from bot.render import escape, split_message
-from bot.services import services_from
+from bot.reply import Button, Reply
+from bot.usage import count_question
 from handlers.admin import is_admin, refuse_non_admin
-from handlers.alerts import _context_for, _edit_or_send, _window, alert_texts
-from jobs.outbox import kick_outbox
-from telegram_io.send import send_reply
+from handlers.alerts import window_words
+from handlers.chat import expired_button
+from telegram_io.context import Context
+from telegram_io.send import edit_or_send, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +43,7 @@ def _chat_id(update: Update) -> int:
     return update.effective_chat.id
 
 
-def stats_text(data: AlertStats, texts: AlertTexts, timezone: str) -> str:
+def stats_text(data: AlertStats, texts: Messages, timezone: str) -> str:
     """The /stats message."""
     lines = []
     for name, count in data.per_route:
@@ -62,8 +58,8 @@ def stats_text(data: AlertStats, texts: AlertTexts, timezone: str) -> str:
     else:
         refreshed = texts.message("stats_refresh_never")
     latest = data.latest_version
-    version = (texts.message("stats_version", version=latest["version"],
-                             at=escape(long_date(latest["fetched_at"], timezone)))
+    version = (texts.message("stats_version", version=latest.version,
+                             at=escape(long_date(latest.fetched_at, timezone)))
                if latest else texts.message("stats_version_none"))
     outbox = ", ".join(f"{state} {count}" for state, count in data.outbox.items())
     return texts.message(
@@ -80,28 +76,28 @@ def stats_text(data: AlertStats, texts: AlertTexts, timezone: str) -> str:
     )
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: Context) -> None:
     """Students, today's questions, subscribers per route, last refresh and outbox counts."""
     if await refuse_non_admin(update, context):
         return
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     timezone = services.settings.timezone
-    text = stats_text(stats(services.db, timezone=timezone), alert_texts(context), timezone)
+    text = stats_text(stats(services.db, timezone=timezone), context.bot_data.services.kb.texts, timezone)
     await send_reply(context.bot, _chat_id(update), Reply("answer", text))
 
 
-def broadcast_parts(text: str, texts: AlertTexts) -> list[str]:
+def broadcast_parts(text: str, texts: Messages) -> list[str]:
     """An admin's text as it goes out: escaped, with a header and the way to stop."""
     body = f"{texts.message('broadcast_header')}\n\n{escape(text)}\n\n{texts.message('broadcast_footer')}"
     return split_message(body)
 
 
-async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast_command(update: Update, context: Context) -> None:
     """Show what would be sent to every active subscriber, with Send/Cancel buttons."""
     if await refuse_non_admin(update, context):
         return
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
+    services = context.bot_data.services
+    texts = context.bot_data.services.kb.texts
     chat_id = _chat_id(update)
     message = update.effective_message
     raw = message.text if message is not None and message.text else ""
@@ -118,55 +114,56 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     draft = create_broadcast(services.db, user.id if user else None, text)
     log.info("admin %s drafted broadcast %d for %d subscribers", user.id if user else None, draft, count)
     preview = broadcast_parts(text, texts)[0]
-    confirm = texts.message("broadcast_confirm", count=count, preview=preview, **_window(services, texts))
+    confirm = texts.message("broadcast_confirm", count=count, preview=preview,
+                            window=window_words(services))
     buttons = ((Button(texts.message("broadcast_send", count=count), f"bc:yes:{draft}"),
                 Button(texts.message("broadcast_cancel"), f"bc:no:{draft}")),)
     await send_reply(context.bot, chat_id, Reply("answer", confirm, buttons=buttons))
 
 
-async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast_button(update: Update, context: Context) -> None:
     """Queue the broadcast for every active subscriber (once), or cancel it."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    texts = alert_texts(context)
+    texts = context.bot_data.services.kb.texts
     user = update.effective_user
     if not is_admin(update, context):
         log.warning("non-admin %s pressed a broadcast button", user.id if user else None)
         await query.answer(texts.message("admin_only_button"), show_alert=True)
         return
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     _, answer, draft_id = query.data.split(":")
-    row = services.db.execute("SELECT text, queued_at FROM broadcasts WHERE id = ?", [int(draft_id)]).fetchone()
+    draft = broadcast_draft(services.db, int(draft_id))
     await query.answer()
-    if row is None:
-        from handlers.chat import expired_button
-
+    if draft is None:
         await expired_button(update, context)
         return
+    text, queued = draft
     if answer == "no":
         log.info("admin %s cancelled broadcast %s", user.id if user else None, draft_id)
-        if row[1] is None:
-            services.db.execute("DELETE FROM broadcasts WHERE id = ?", [int(draft_id)])
-        await _edit_or_send(update, context, texts.message("broadcast_cancelled"), None)
+        cancel_broadcast(services.db, int(draft_id))
+        await edit_or_send(update, context.bot, Reply("answer", texts.message("broadcast_cancelled")))
         return
-    if row[1] is not None:
-        await _edit_or_send(update, context, texts.message("broadcast_already", id=draft_id), None)
+    if queued:
+        await edit_or_send(update, context.bot, Reply("answer", texts.message("broadcast_already", id=draft_id)))
         return
-    count = enqueue_broadcast(services.db, int(draft_id), broadcast_parts(row[0], texts))
+    count = enqueue_broadcast(services.db, int(draft_id), broadcast_parts(text, texts))
     log.info("admin %s queued broadcast %s for %d subscribers", user.id if user else None, draft_id, count)
-    kick_outbox(context.bot_data)
-    await _edit_or_send(update, context, texts.message("broadcast_queued", count=count, id=draft_id), None)
+    context.bot_data.wake_outbox()
+    await edit_or_send(update, context.bot,
+                       Reply("answer", texts.message("broadcast_queued", count=count, id=draft_id)))
 
 
-async def testnotice_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def testnotice_command(update: Update, context: Context) -> None:
     """Send the latest digest to this admin only (as their subscription, or all routes)."""
     if await refuse_non_admin(update, context):
         return
-    services = services_from(context.bot_data)
-    texts = alert_texts(context)
+    services = context.bot_data.services
+    texts = context.bot_data.services.kb.texts
     chat_id = _chat_id(update)
     latest = latest_changes(services.db)
-    found = _context_for(services, latest.to_version) if latest and latest.to_version else None
+    found = (context.bot_data.changes.get(services.db, latest.to_version)
+             if latest and latest.to_version else None)
     if latest is None or latest.to_version is None or found is None:
         await send_reply(context.bot, chat_id, Reply("answer", texts.message("testnotice_none")))
         return
@@ -194,9 +191,9 @@ async def testnotice_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     log.info("admin test notice sent for maps version %s", latest.to_version)
 
 
-async def count_question_handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def count_question_handler(update: Update, context: Context) -> None:
     """Count a private text question for /stats (group 1: after the answer; no text is kept)."""
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     try:
         count_question(services.db, timezone=services.settings.timezone)
     except Exception:  # never let bookkeeping disturb a conversation

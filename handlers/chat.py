@@ -6,40 +6,39 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
-from bot.answering.responder import Reply
-from bot.services import services_from
-from bot.storage import log_unanswered, record_safeguarding_reply, touch_user
+from bot.reply import Reply
+from bot.usage import log_unanswered, record_safeguarding_reply, touch_user
+from telegram_io.context import Context
 from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
 
 
-def _remember(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def _remember(update: Update, context: Context) -> None:
     """Record first/last seen for private chats only: group members are never stored."""
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
-        touch_user(services_from(context.bot_data).db, chat.id)
+        touch_user(context.bot_data.services.db, chat.id)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     """Welcome the student and show the main menu."""
     _remember(update, context)
-    responder = services_from(context.bot_data).responder
+    responder = context.bot_data.services.responder
     assert update.effective_chat is not None
     await send_reply(context.bot, update.effective_chat.id, responder.welcome())
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     """List what the bot can do (the bot-help entry)."""
     _remember(update, context)
-    responder = services_from(context.bot_data).responder
+    responder = context.bot_data.services.responder
     assert update.effective_chat is not None
     await send_reply(context.bot, update.effective_chat.id, responder.entry_reply("bot-help"))
 
 
-def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+def _question_text(update: Update, context: Context) -> str | None:
     """The question in a message; in groups only when the bot is mentioned (mention removed)."""
     message = update.effective_message
     if message is None or message.text is None:
@@ -53,13 +52,13 @@ def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | 
     return (message.text[:start] + message.text[start + len(mention):]).strip()
 
 
-async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer_question(update: Update, context: Context) -> None:
     """Answer a question typed in the student's own words."""
     text = _question_text(update, context)
     if text is None:
         return
     _remember(update, context)
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     reply = services.responder.reply(text)
     if reply.kind == "fallback" and any(ch.isalnum() for ch in text):
         log_unanswered(services.db, text[: services.settings.max_question_chars], reply.score)
@@ -71,20 +70,20 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await send_reply(context.bot, update.effective_chat.id, reply)
 
 
-async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def non_text(update: Update, context: Context) -> None:
     """Stickers, photos, voice notes…: say politely that only text works."""
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
         return
-    kb = services_from(context.bot_data).kb
+    kb = context.bot_data.services.kb
     await send_reply(context.bot, chat.id, Reply("fallback", kb.message("non_text")))
 
 
-async def entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def entry_button(update: Update, context: Context) -> None:
     """A menu, related-topic or "Did you mean" button: show that entry."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    responder = services_from(context.bot_data).responder
+    responder = context.bot_data.services.responder
     entry_id = query.data.removeprefix("ans:")
     if entry_id not in responder.kb.entries:
         await expired_button(update, context)
@@ -94,23 +93,23 @@ async def entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await send_reply(context.bot, update.effective_chat.id, responder.entry_reply(entry_id))
 
 
-async def none_of_these(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def none_of_these(update: Update, context: Context) -> None:
     """ "None of these": be honest and point to a person who can help."""
     query = update.callback_query
     assert query is not None
     await query.answer()
-    kb = services_from(context.bot_data).kb
+    kb = context.bot_data.services.kb
     assert update.effective_chat is not None
     await send_reply(context.bot, update.effective_chat.id,
                      Reply("fallback", kb.message("none_of_these_reply")))
 
 
-async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def expired_button(update: Update, context: Context) -> None:
     """Old or forged buttons: never fail, just say the button has expired."""
     query = update.callback_query
     if query is None:
         return
-    kb = services_from(context.bot_data).kb
+    kb = context.bot_data.services.kb
     await query.answer(kb.message("button_expired"), show_alert=False)
     if update.effective_chat is not None:
         await send_reply(context.bot, update.effective_chat.id,

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from bot.answering.responder import Reply
-from bot.flood import FloodGuard
-from bot.services import services_from
+from bot.reply import Reply
+from telegram_io.context import Context
 from telegram_io.send import send_reply
 
 
-async def flood_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def flood_check(update: Update, context: Context) -> None:
     """Let the message through, send one notice when over the limit, or drop it silently."""
     user = update.effective_user
     if user is None:
         return
-    services = services_from(context.bot_data)
-    guard: FloodGuard = services.extras.setdefault(
-        "flood", FloodGuard(services.settings.flood_limit_per_minute))
+    services = context.bot_data.services
+    guard = context.bot_data.flood
+    if guard is None:
+        return
     verdict = guard.check(user.id)
     if verdict == "ok":
         return

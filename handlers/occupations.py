@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.answering.responder import Button, Reply
 from bot.answering.routing import search_job
 from bot.maps.cards import choices_reply, occupation_card, related_reply
 from bot.maps.search import OccupationIndex, level_in_words
 from bot.render import escape
-from bot.services import Services, services_from
+from bot.reply import Button, Reply
+from bot.services import Services
 from handlers.chat import expired_button
+from telegram_io.context import Context
 from telegram_io.send import send_reply
 
 PAGE_SIZE = 8
@@ -24,16 +24,16 @@ def _index(services: Services) -> OccupationIndex:
     return index
 
 
-async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+async def _send(update: Update, context: Context, reply: Reply) -> None:
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
     await send_reply(context.bot, update.effective_chat.id, reply)
 
 
-async def occupation_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def occupation_command(update: Update, context: Context) -> None:
     """Search the occupational maps directly: /occupation <words>."""
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     kb = services.kb
     words = " ".join(context.args or []).strip()
     if not words:
@@ -46,41 +46,41 @@ async def occupation_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return
     best, score = results[0]
     if len(results) == 1 or score - results[1][1] >= 10:
-        await _send(update, context, occupation_card(services.responder, best, score=score))
+        await _send(update, context, occupation_card(services.kb, best, score=score))
         return
-    await _send(update, context, choices_reply(services.responder, results,
+    await _send(update, context, choices_reply(services.kb, results,
                                                candidates=tuple(o.id for o, _ in results)))
 
 
-async def occupation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def occupation_button(update: Update, context: Context) -> None:
     """An occupation button: show its card (or related ones for ``occrel:``)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     kind, _, occupation_id = query.data.partition(":")
     occupation = _index(services).get(occupation_id)
     if occupation is None:
         await expired_button(update, context)
         return
     if kind == "occrel":
-        await _send(update, context, related_reply(services.responder, occupation))
+        await _send(update, context, related_reply(services.kb, _index(services), occupation))
     else:
-        await _send(update, context, occupation_card(services.responder, occupation))
+        await _send(update, context, occupation_card(services.kb, occupation))
 
 
-async def routes_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def routes_command(update: Update, context: Context) -> None:
     """The 15 routes as buttons."""
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     rows = tuple((Button(route.name, f"route:{route.id}"),) for route in _index(services).routes)
     await _send(update, context, Reply("occupation", services.kb.message("routes_heading"),
                                        buttons=rows))
 
 
-async def route_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def route_button(update: Update, context: Context) -> None:
     """A route: pick a level; a level: a page of occupations with paging buttons."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     kb = services.kb
     index = _index(services)
     parts = query.data.split(":")
@@ -124,11 +124,11 @@ async def route_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _send(update, context, Reply("occupation", text, buttons=rows))
 
 
-async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def about(update: Update, context: Context) -> None:
     """What the bot is, where its map data comes from, and the licence attribution."""
     from bot.maps.store import latest_version
 
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     version = latest_version(services.db)
     text = services.kb.message(
         "about",

@@ -5,26 +5,25 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.answering.responder import Button, Reply
 from bot.privacy import forget_chat
-from bot.services import services_from
+from bot.reply import Button, Reply
+from telegram_io.context import Context
 from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
 
 
-async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def privacy(update: Update, context: Context) -> None:
     """What the bot stores and for how long (the privacy entry)."""
-    responder = services_from(context.bot_data).responder
+    responder = context.bot_data.services.responder
     assert update.effective_chat is not None
     await send_reply(context.bot, update.effective_chat.id, responder.entry_reply("privacy"))
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget(update: Update, context: Context) -> None:
     """Ask for one confirm tap before deleting."""
-    kb = services_from(context.bot_data).kb
+    kb = context.bot_data.services.kb
     buttons = ((Button(kb.message("forget_yes"), "forget:yes"),
                 Button(kb.message("forget_no"), "forget:no")),)
     assert update.effective_chat is not None
@@ -32,12 +31,12 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                      Reply("answer", kb.message("forget_confirm"), buttons=buttons))
 
 
-async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_button(update: Update, context: Context) -> None:
     """Delete everything tied to this chat, or do nothing, and say which."""
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     await query.answer()
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     if query.data == "forget:yes":
         deleted = forget_chat(services.db, update.effective_chat.id)
         log.info("forget: deleted %d rows for a chat", deleted)

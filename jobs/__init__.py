@@ -1,0 +1,35 @@
+"""Scheduled work on python-telegram-bot's JobQueue (APScheduler), registered in one place.
+
+Every callback is thin: it takes the services from the typed ``bot_data`` and calls the same
+plain functions in ``bot/`` that the CLI and the tests call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application
+
+from jobs.knowledge_reload import register_reload_job
+from jobs.outbox import register_outbox_job
+from jobs.refresh import register_refresh_job
+from jobs.retention import register_retention_job
+from jobs.safeguarding_report import register_safeguarding_report
+from telegram_io.context import BotData
+
+
+def register_jobs(application: Application[Any, Any, Any, Any, BotData, Any], *,
+                  maps_refresh: bool = False) -> None:
+    """Start every scheduled job. ``maps_refresh``: also the quarterly refresh and its catch-up
+    (only the bot on Telegram refreshes; the terminal chat and tests do not)."""
+    # Every 30 s by default: pick up maintainers' edits to knowledge/ without a restart.
+    register_reload_job(application)
+    # Daily at 03:30: delete old unanswered questions and long-inactive users.
+    register_retention_job(application)
+    # Daily at 08:00, only with a safeguarding contact: yesterday's counts by category.
+    register_safeguarding_report(application)
+    # Every 15 s: queue digests of versions stored elsewhere, deliver what is due.
+    register_outbox_job(application)
+    if maps_refresh:
+        # Quarterly (CAREERS_BOT_MAPS_CRON), plus a catch-up shortly after start.
+        register_refresh_job(application, application.bot_data.services.settings)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.knowledge import KnowledgeError
-from bot.services import services_from
+from jobs.scheduling import job_kwargs
+from telegram_io.context import Context
 
 log = logging.getLogger(__name__)
 
 
-async def reload_if_changed(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reload_if_changed(context: Context) -> None:
     """Reload when files changed; a broken edit is logged and the last good copy keeps serving."""
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     if not services.knowledge_changed():
         return
     try:
@@ -25,7 +26,7 @@ async def reload_if_changed(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register_reload_job(application: Application) -> None:
     """Check knowledge/ every ``reload_interval_s`` seconds (0 turns it off)."""
-    interval = services_from(application.bot_data).settings.reload_interval_s
+    interval = application.bot_data.services.settings.reload_interval_s
     if interval <= 0 or application.job_queue is None:
         return
     application.job_queue.run_repeating(
@@ -33,6 +34,5 @@ def register_reload_job(application: Application) -> None:
         interval=interval,
         first=interval,
         name="knowledge-reload",
-        job_kwargs={"id": "knowledge-reload", "replace_existing": True, "coalesce": True,
-                    "max_instances": 1, "misfire_grace_time": int(interval)},
+        job_kwargs=job_kwargs("knowledge-reload", misfire_grace_s=int(interval)),
     )

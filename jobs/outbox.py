@@ -42,14 +42,13 @@ import itertools
 import logging
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -60,37 +59,37 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Application, ContextTypes, Job
+from telegram.ext import Application, Job
 from telegram.request import HTTPXRequest
 
-from bot.alerts import (
+from bot.alerts.outbox import (
+    OUTBOX_LEASE,
     OutboxItem,
-    acquire_lease,
     catch_up_digests,
     claim,
     deactivate,
     due_items,
-    ensure_alerts_shape,
     has_due,
     in_send_window,
-    is_subscribed,
-    load_alert_texts,
     mark_failed,
     mark_skipped,
     part_sent,
     prune_alerts,
     recover_in_flight,
     release,
-    release_lease,
-    renew_lease,
 )
+from bot.alerts.subscriptions import is_subscribed
 from bot.config import Settings
+from bot.db import Lease
+from bot.reply import Button
+from jobs.scheduling import job_kwargs
+from telegram_io.context import BotData, Context
+from telegram_io.send import NO_PREVIEW, markup
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "alerts-outbox"
 JOB_NAME = "alerts outbox"
-RUNNER_KEY = "outbox_runner"
 POLL_INTERVAL_S = 15.0
 DEFAULT_BATCH = 2000
 PER_CHAT_INTERVAL_S = 1.0
@@ -103,7 +102,6 @@ HEARTBEAT_S = 10.0
 MAX_SLEEP_S = 0.5
 PRUNE_EVERY_S = 3600.0
 MIN_RATE = 1.0
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 @dataclass
@@ -166,12 +164,8 @@ def _backoff_s(attempts: int) -> float:
     return base * (1.0 + random.random() * 0.25)
 
 
-def _markup(item: OutboxItem) -> InlineKeyboardMarkup | None:
-    if not item.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in item.buttons]
-    )
+def _buttons(item: OutboxItem) -> list[list[Button]]:
+    return [[Button(label, data) for label, data in row] for row in item.buttons]
 
 
 async def deliver_pending(
@@ -191,7 +185,6 @@ async def deliver_pending(
     Returns at once with ``window_closed`` outside the sending window and ``busy`` when another
     sender is running. ``should_stop`` is checked between messages (the in-flight one finishes).
     """
-    ensure_alerts_shape(db)
     started = clock()
     report = DeliveryReport()
     moment = now or dt.datetime.now(dt.UTC)
@@ -199,8 +192,8 @@ async def deliver_pending(
     if not in_send_window(moment, *window):
         report.window_closed = True
         return report
-    holder = uuid.uuid4().hex
-    if not acquire_lease(db, holder, LEASE_TTL_S, time.time()):
+    lease = Lease(OUTBOX_LEASE, LEASE_TTL_S)
+    if not lease.acquire(db, time.time()):
         report.busy = True
         return report
     try:
@@ -209,10 +202,10 @@ async def deliver_pending(
             log.warning("outbox: %d notice(s) were in flight during a crash; sending them again",
                         report.recovered)
         await _deliver(bot, db, settings, report, limit=limit, now=now, should_stop=should_stop,
-                       per_chat_interval_s=per_chat_interval_s, clock=clock, holder=holder,
+                       per_chat_interval_s=per_chat_interval_s, clock=clock, lease=lease,
                        window=window)
     finally:
-        release_lease(db, holder)
+        lease.release(db)
         report.elapsed_s = clock() - started
     return report
 
@@ -228,7 +221,7 @@ async def _deliver(
     should_stop: Callable[[], bool] | None,
     per_chat_interval_s: float,
     clock: Callable[[], float],
-    holder: str,
+    lease: Lease,
     window: tuple[dt.time, dt.time, str],
 ) -> None:
     items = due_items(db, limit, now=now)
@@ -260,7 +253,7 @@ async def _deliver(
             break
         if current - heartbeat >= HEARTBEAT_S:
             heartbeat = current
-            if not renew_lease(db, holder, LEASE_TTL_S, time.time()):
+            if not lease.renew(db, time.time()):
                 log.error("outbox: lost the sender lease; stopping")
                 report.stopped = True
                 break
@@ -295,7 +288,7 @@ async def _deliver(
                 chat_id=item.chat_id,
                 text=item.parts[index],
                 parse_mode=ParseMode.HTML,
-                reply_markup=_markup(item) if last else None,
+                reply_markup=markup(_buttons(item)) if last else None,
                 link_preview_options=NO_PREVIEW,
             )
         except RetryAfter as exc:
@@ -400,7 +393,7 @@ class OutboxRunner:
         self.task = self.application.create_task(self._drain(), name="alerts-outbox")
 
     async def _drain(self) -> None:
-        services = self.application.bot_data["services"]
+        services = self.application.bot_data.services
         db, settings = services.db, services.settings
         async with self.bot_factory(self.application) as bot:
             while self.application.running:
@@ -428,24 +421,14 @@ class OutboxRunner:
             await asyncio.wait({self.task})
 
 
-def kick_outbox(bot_data: dict[str, Any]) -> bool:
-    """Ask the runner (if registered) to send what is due now; False if there is none."""
-    runner: OutboxRunner | None = bot_data.get(RUNNER_KEY)
-    if runner is None:
-        return False
-    runner.kick()
-    return True
-
-
-async def poll_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def poll_outbox(context: Context) -> None:
     """The repeating job: queue digests of versions stored elsewhere, start sending what is due."""
-    runner: OutboxRunner | None = context.bot_data.get(RUNNER_KEY)
-    services = context.bot_data.get("services")
-    if runner is None or services is None:
+    runner = context.bot_data.outbox
+    if not isinstance(runner, OutboxRunner):
         return
+    services = context.bot_data.services
     settings = services.settings
-    queued = catch_up_digests(services.db, texts=load_alert_texts(settings.knowledge_dir),
-                              timezone=settings.timezone)
+    queued = catch_up_digests(services.db, texts=services.kb.texts, timezone=settings.timezone)
     if queued:
         log.info("alerts: %d digest(s) queued for map versions stored outside the bot", queued)
     if time.monotonic() - runner.pruned_at >= PRUNE_EVERY_S:
@@ -462,26 +445,18 @@ async def poll_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
         runner.kick()
 
 
-def register_outbox_job(application: Application, *, interval: float = POLL_INTERVAL_S,
-                        first: float = 5.0) -> Job | None:
-    """Poll the outbox every ``interval`` seconds (idempotent: one job, one runner)."""
-    runner = application.bot_data.get(RUNNER_KEY)
-    if runner is None:
-        application.bot_data[RUNNER_KEY] = OutboxRunner(application)
+def register_outbox_job(application: Application[Any, Any, Any, Any, BotData, Any], *,
+                        interval: float = POLL_INTERVAL_S, first: float = 5.0) -> Job[Any] | None:
+    """Poll the outbox every ``interval`` seconds (idempotent: one job, one sender)."""
+    if not isinstance(application.bot_data.outbox, OutboxRunner):
+        application.bot_data.outbox = OutboxRunner(application)
     if application.job_queue is None:
         log.warning("alerts: no JobQueue (install python-telegram-bot[job-queue]); outbox not polled")
         return None
-    ensure_alerts_shape(application.bot_data["services"].db)
     return application.job_queue.run_repeating(
         poll_outbox,
         interval=interval,
         first=first,
         name=JOB_NAME,
-        job_kwargs={
-            "id": JOB_ID,
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": max(int(interval) * 2, 1),
-            "replace_existing": True,
-        },
+        job_kwargs=job_kwargs(JOB_ID, misfire_grace_s=max(int(interval) * 2, 1)),
     )

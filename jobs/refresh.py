@@ -11,9 +11,10 @@ CLI refresh and the bot from overlapping. A bot that was down at fire time catch
 after start, if the last successful refresh is older than the previous scheduled time (and no
 attempt was made in the last :data:`CATCH_UP_RETRY_S`), it refreshes once.
 
-The callbacks are thin: they take the services from ``bot_data``, run the refresh, then on a
-stored version swap in a rebuilt search index and await ``bot_data["on_map_changes"](report)`` if
-set (the alerts hook); refused, held and failed runs are reported to every admin id in plain text.
+The callbacks are thin: they take the services from ``bot_data``, run the refresh, and on a
+stored version swap in a rebuilt search index, queue one digest per affected subscriber
+(:func:`bot.alerts.outbox.enqueue_digests`) and wake the sender; refused, held and failed runs are
+reported to every admin id in plain text.
 """
 
 from __future__ import annotations
@@ -21,20 +22,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 from apscheduler.triggers.cron import CronTrigger
-from telegram.ext import Application, ContextTypes, Job
+from telegram import Bot
+from telegram.ext import Application, Job
 
+from bot.alerts.outbox import enqueue_digests
 from bot.config import Settings
-from bot.maps.refresh import RefreshReport, summary_text
+from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
 from bot.maps.search import OccupationIndex
 from bot.maps.store import latest_version, load_version, state_time
-from bot.maps_cli import refresh_with_db
-from bot.services import services_from
+from jobs.scheduling import job_kwargs
+from telegram_io.context import BotData, Context
 
 log = logging.getLogger(__name__)
 
@@ -108,25 +110,14 @@ def register_refresh_job(application: Application, settings: Settings) -> Job:
     trigger = refresh_trigger(settings.maps_cron, settings.timezone)
     job = job_queue.run_custom(
         refresh_job,
-        job_kwargs={
-            "trigger": trigger,
-            "id": JOB_ID,
-            "misfire_grace_time": MISFIRE_GRACE_S,
-            "coalesce": True,
-            "max_instances": 1,
-            "replace_existing": True,
-        },
+        job_kwargs={"trigger": trigger, **job_kwargs(JOB_ID, misfire_grace_s=MISFIRE_GRACE_S)},
         name="occupational maps refresh",  # not in job_kwargs: PTB passes name to add_job itself
     )
     job_queue.run_once(
         catch_up_job,
         when=CATCH_UP_DELAY_S,
         name="occupational maps catch-up",
-        job_kwargs={
-            "id": CATCH_UP_JOB_ID,
-            "replace_existing": True,
-            "misfire_grace_time": MISFIRE_GRACE_S,
-        },
+        job_kwargs=job_kwargs(CATCH_UP_JOB_ID, misfire_grace_s=MISFIRE_GRACE_S),
     )
     return job
 
@@ -134,36 +125,37 @@ def register_refresh_job(application: Application, settings: Settings) -> Job:
 # --- callbacks ------------------------------------------------------------------------------
 
 
-async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def refresh_job(context: Context) -> None:
     """The scheduled run."""
     await run_refresh_job(context.bot_data, context.bot)
 
 
-async def catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def catch_up_job(context: Context) -> None:
     """At start: refresh once if a scheduled run was missed while the bot was down."""
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     trigger = refresh_trigger(services.settings.maps_cron, services.settings.timezone)
     if needs_catch_up(services.db, trigger, dt.datetime.now(dt.UTC)):
         log.info("occupational maps: a scheduled refresh was missed; catching up now")
         await run_refresh_job(context.bot_data, context.bot)
 
 
-async def run_refresh_job(bot_data: dict[str, Any], bot: Any, *, force: bool = False) -> RefreshReport:
-    """Refresh, then rebuild the search index, run the alerts hook or tell the admins."""
-    services = services_from(bot_data)
+async def run_refresh_job(bot_data: BotData, bot: Bot, *, force: bool = False) -> RefreshReport:
+    """Refresh; on a new version rebuild the search index and queue the advisers' digests;
+    otherwise tell the admins when a person should look."""
+    services = bot_data.services
     db, settings = services.db, services.settings
-    report = await refresh_with_db(db, settings, force=force)
+    report = await refresh_from_settings(db, settings, force=force)
     log.info("occupational maps refresh: %s: %s", report.status, report.reason)
     if report.stored and report.to_version is not None:
         new_map = load_version(db, report.to_version)
-        index = await asyncio.to_thread(OccupationIndex.build, new_map)
+        index = await asyncio.to_thread(OccupationIndex.build, new_map, services.phrase_rules)
         services.set_occupations(index)
-        hook: Callable[[RefreshReport], Awaitable[Any]] | None = bot_data.get("on_map_changes")
-        if hook is not None and len(report.changes):
-            try:
-                await hook(report)
-            except Exception:
-                log.exception("occupational maps: the on_map_changes hook failed")
+        bot_data.changes.clear()
+        if len(report.changes):
+            queued = enqueue_digests(db, report.changes, titles=report.titles, source=report.source,
+                                     texts=services.kb.texts, timezone=settings.timezone)
+            log.info("alerts: %d digest(s) queued for maps version %s", queued, report.to_version)
+            bot_data.wake_outbox()
     elif report.needs_admin:
         await notify_admins(bot, settings.admin_ids, admin_message(report))
     return report
@@ -178,7 +170,7 @@ def admin_message(report: RefreshReport) -> str:
     return cut + "\n… (cut short; run `careers-bot refresh --dry-run` for the full list)"
 
 
-async def notify_admins(bot: Any, admin_ids: Iterable[int], text: str) -> None:
+async def notify_admins(bot: Bot, admin_ids: Iterable[int], text: str) -> None:
     """Send ``text`` to each admin; one failing chat is logged and does not stop the others."""
     for chat_id in sorted(admin_ids):
         try:

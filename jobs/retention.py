@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.privacy import purge_expired
-from bot.services import services_from
+from jobs.scheduling import job_kwargs
+from telegram_io.context import Context
 
 log = logging.getLogger(__name__)
 RUN_AT = dt.time(3, 30)
 
 
-async def purge_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def purge_job(context: Context) -> None:
     """Delete what the retention settings say is too old."""
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     settings = services.settings
     report = purge_expired(
         services.db,
@@ -24,9 +25,8 @@ async def purge_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         unanswered_days=settings.unanswered_retention_days,
         inactive_days=settings.inactive_user_retention_days,
     )
-    flood = services.extras.get("flood")
-    if flood is not None:
-        flood.forget_idle()
+    if context.bot_data.flood is not None:
+        context.bot_data.flood.forget_idle()
     log.info("retention: deleted %d unanswered questions, %d inactive users",
              report.unanswered, report.users)
 
@@ -37,11 +37,10 @@ def register_retention_job(application: Application) -> None:
         return
     from zoneinfo import ZoneInfo
 
-    tz = ZoneInfo(services_from(application.bot_data).settings.timezone)
+    tz = ZoneInfo(application.bot_data.services.settings.timezone)
     application.job_queue.run_daily(
         purge_job,
         time=RUN_AT.replace(tzinfo=tz),
         name="retention",
-        job_kwargs={"id": "retention", "replace_existing": True, "coalesce": True,
-                    "max_instances": 1, "misfire_grace_time": 12 * 3600},
+        job_kwargs=job_kwargs("retention", misfire_grace_s=12 * 3600),
     )

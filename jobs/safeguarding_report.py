@@ -6,19 +6,20 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
-from bot.services import services_from
-from bot.storage import safeguarding_counts
+from bot.usage import safeguarding_counts
+from jobs.scheduling import job_kwargs
+from telegram_io.context import Context
 
 log = logging.getLogger(__name__)
 RUN_AT = dt.time(8, 0)
 
 
-async def send_safeguarding_count(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def send_safeguarding_count(context: Context) -> None:
     """Tell the contact how many times yesterday the bot showed help lines, by category:
     numbers only, no text."""
-    services = services_from(context.bot_data)
+    services = context.bot_data.services
     contact = services.settings.safeguarding_contact_id
     if contact is None:
         return
@@ -35,13 +36,12 @@ async def send_safeguarding_count(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register_safeguarding_report(application: Application) -> None:
     """Daily at 08:00 in the bot's time zone, only when a contact is configured."""
-    services = services_from(application.bot_data)
+    services = application.bot_data.services
     if application.job_queue is None or services.settings.safeguarding_contact_id is None:
         return
     application.job_queue.run_daily(
         send_safeguarding_count,
         time=RUN_AT.replace(tzinfo=ZoneInfo(services.settings.timezone)),
         name="safeguarding-count",
-        job_kwargs={"id": "safeguarding-count", "replace_existing": True, "coalesce": True,
-                    "max_instances": 1, "misfire_grace_time": 6 * 3600},
+        job_kwargs=job_kwargs("safeguarding-count", misfire_grace_s=6 * 3600),
     )

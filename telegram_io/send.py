@@ -1,22 +1,35 @@
-"""Turning a :class:`~bot.answering.responder.Reply` into Telegram messages."""
+"""Turning a :class:`~bot.reply.Reply` into Telegram messages: the one place that builds inline
+keyboards and sends or edits messages, for handlers and jobs alike."""
 
 from __future__ import annotations
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
-from telegram.constants import ParseMode
+import logging
+from collections.abc import Sequence
 
-from bot.answering.responder import Reply
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.reply import Button, Reply
+
+log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Inline buttons for the reply, one row per row of :attr:`Reply.buttons`."""
-    if not reply.buttons:
+def markup(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """Inline buttons, one keyboard row per row of buttons (None for no buttons)."""
+    if not rows:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
-    )
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows])
 
 
 async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> list[Message]:
@@ -24,14 +37,25 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> list[Message]:
     parts = reply.messages
     sent = []
     for index, part in enumerate(parts):
-        markup = keyboard(reply) if index == len(parts) - 1 else None
-        sent.append(
-            await bot.send_message(
-                chat_id,
-                part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
-            )
-        )
+        keyboard = markup(reply.buttons) if index == len(parts) - 1 else None
+        sent.append(await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                                           reply_markup=keyboard, link_preview_options=NO_PREVIEW))
     return sent
+
+
+async def edit_or_send(update: Update, bot: Bot, reply: Reply) -> None:
+    """Replace the pressed message's text (and buttons) with the reply; send it as a new message
+    if that message cannot be edited."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(reply.text, parse_mode=ParseMode.HTML,
+                                          reply_markup=markup(reply.buttons),
+                                          link_preview_options=NO_PREVIEW)
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                return
+            log.debug("could not edit the message, sending a new one: %s", exc.message)
+    assert update.effective_chat is not None
+    await send_reply(bot, update.effective_chat.id, reply)

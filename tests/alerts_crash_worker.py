@@ -21,7 +21,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from telegram import Bot  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.storage import open_db  # noqa: E402
+from bot.db import open_db  # noqa: E402
 from jobs.outbox import deliver_pending  # noqa: E402
 
 TOKEN = "123456:TEST-TOKEN-NOT-REAL"

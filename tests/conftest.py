@@ -17,8 +17,9 @@ from app.local_api import LocalBotApi
 from bot.answering.responder import Responder
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.knowledge import load_knowledge
-from bot.maps.cards import bundled_occupation_index
-from bot.maps.model import OccupationMap, load_bundled_map
+from bot.maps.model import OccupationMap
+from bot.maps.parse import load_bundled_map
+from bot.maps.search import bundled_occupation_index
 from bot.services import build_services
 
 # As `careers-bot` does: PTB 22 then gives RetryAfter as a timedelta instead of warning.
@@ -63,7 +64,7 @@ def kb_dir(tmp_path: Path) -> Path:
     root = tmp_path / "knowledge"
     root.mkdir()
     for name in ("messages.yaml", "matching.yaml", "safeguarding.yaml", "safeguarding_exemplars.yaml",
-                 "smalltalk.yaml"):
+                 "smalltalk.yaml", "occupation_phrases.yaml"):
         shutil.copy(REAL_KB / name, root / name)
     write_entry(root, "t-level-basics", "What is a T Level?",
                 ["what is a t level", "t levels explained", "how long is a t level"],

@@ -26,7 +26,8 @@ from typing import Any, Literal, Self
 
 from aiohttp import web
 
-from bot.maps.model import Occupation, OccupationMap, Product, Route, snapshot_lines
+from bot.maps.model import Occupation, OccupationMap, Product, Route
+from bot.maps.parse import snapshot_lines
 
 Mode = Literal[
     "ok", "unauthorized", "rate_limited", "server_error", "slow", "truncated", "empty_routes"

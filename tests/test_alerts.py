@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,43 +15,40 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from bot.alerts import (
-    DIGEST_MAX_PARTS,
-    MapContext,
-    RouteInfo,
-    Subscription,
-    acquire_lease,
+from bot.alerts.digest import DIGEST_MAX_PARTS, MapContext, notices_for, render_digest
+from bot.alerts.outbox import (
     catch_up_digests,
     claim,
     digests_through,
     due_items,
     enqueue_broadcast,
     enqueue_digests,
-    ensure_alerts_shape,
-    find_route,
     in_send_window,
-    load_alert_texts,
-    notices_for,
     outbox_counts,
     part_sent,
     prune_alerts,
     recover_in_flight,
-    release_lease,
-    render_digest,
+    show_all_data,
+)
+from bot.alerts.stats import stats
+from bot.alerts.subscriptions import (
+    RouteInfo,
+    Subscription,
+    find_route,
     routes_from_mask,
     routes_mask,
-    show_all_data,
-    stats,
     subscribe,
     subscription_of,
     unsubscribe,
 )
+from bot.db import ensure_db_shape, open_db
+from bot.knowledge import bundled_messages
 from bot.maps.diff import ChangeList, diff_maps
 from bot.maps.model import Occupation, OccupationMap, Product, Route
 from bot.maps.refresh import RefreshReport
-from bot.maps.store import ensure_maps_shape, save_version
+from bot.maps.store import save_version
 from bot.privacy import forget_chat, purge_expired
-from bot.storage import open_db, touch_user
+from bot.usage import touch_user
 
 LONDON = "Europe/London"
 ROUTES = (Route("5", "Construction and the built environment"), Route("7", "Digital"),
@@ -89,7 +83,6 @@ NEW = OccupationMap.of([
 @pytest.fixture
 def db(tmp_path: Path) -> sqlite_utils.Database:
     database = open_db(tmp_path / "alerts.db")
-    ensure_alerts_shape(database)
     return database
 
 
@@ -318,7 +311,7 @@ def test_send_window(utc: str, start: str, end: str, inside: bool) -> None:
 
 
 def stored_refresh(db: sqlite_utils.Database) -> RefreshReport:
-    ensure_maps_shape(db)
+    ensure_db_shape(db)
     save_version(db, OLD, "bundled:test.jsonl")
     change = diff_maps(OLD, NEW)
     version = save_version(db, NEW, "api:https://example.test", changes=replace(change, from_version=1, to_version=2))
@@ -334,8 +327,8 @@ def test_enqueue_is_idempotent_per_refresh_and_skips_unaffected_subscribers(db: 
     subscribe(db, 4, ["99"])  # a route with no changes
     subscribe(db, 5, ["5"])
     unsubscribe(db, 5)
-    assert enqueue_digests(db, report) == 3
-    assert enqueue_digests(db, report) == 0
+    assert enqueue_digests(db, report.changes, titles=report.titles, source=report.source) == 3
+    assert enqueue_digests(db, report.changes, titles=report.titles, source=report.source) == 0
     rows = list(db["outbox"].rows_where(order_by="chat_id"))
     assert [r["chat_id"] for r in rows] == [1, 2, 3]
     assert {r["refresh_key"] for r in rows} == {"maps:v2"}
@@ -362,18 +355,6 @@ def test_outbox_state_transitions_and_crash_recovery(db: sqlite_utils.Database) 
     assert outbox_counts(db)["sent"] == 1 and due_items(db, 10) == []
 
 
-def test_only_one_sender_holds_the_lease_and_a_dead_one_is_taken_over(db: sqlite_utils.Database) -> None:
-    assert acquire_lease(db, "a", 60, 1000.0)
-    assert not acquire_lease(db, "b", 60, 1001.0)
-    assert acquire_lease(db, "b", 60, 1061.0)  # expired
-    release_lease(db, "b")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    db.execute("INSERT INTO outbox_lease (name, holder, host, pid, expires_at) VALUES "
-               "('outbox', 'killed', ?, ?, ?)", [os.uname().nodename, int(dead.stdout), 9e12])
-    assert acquire_lease(db, "c", 60, 1000.0)
-
-
 def test_stats_counts_subscribers_per_route_and_the_outbox(db: sqlite_utils.Database) -> None:
     report = stored_refresh(db)
     touch_user(db, 10)
@@ -381,26 +362,26 @@ def test_stats_counts_subscribers_per_route_and_the_outbox(db: sqlite_utils.Data
     subscribe(db, 1, None)
     subscribe(db, 2, ["7", "8"])
     subscribe(db, 3, ["7"])
-    enqueue_digests(db, report)
+    enqueue_digests(db, report.changes, titles=report.titles, source=report.source)
     data = stats(db, timezone=LONDON)
     assert data.students == 2 and data.subscribers == 3
     assert dict(data.per_route) == {"all": 1, "Digital": 2, "Engineering and manufacturing": 1}
     assert data.outbox["pending"] == 3
-    assert data.latest_version is not None and data.latest_version["version"] == 2
+    assert data.latest_version is not None and data.latest_version.version == 2
 
 
-def test_alert_messages_cover_every_key_the_code_uses() -> None:
-    texts = load_alert_texts()
+def test_every_message_the_code_uses_is_in_messages_yaml() -> None:
+    texts = bundled_messages()
     root = Path(__file__).resolve().parents[1]
-    source = "".join((root / p).read_text() for p in ("bot/alerts.py", "handlers/alerts.py",
-                                                      "handlers/alerts_admin.py"))
+    source = "".join(p.read_text() for folder in ("bot", "handlers", "jobs", "app", "telegram_io")
+                     for p in (root / folder).rglob("*.py"))
     used = set(re.findall(r'message\(\s*"([a-z_]+)"', source)) | set(re.findall(r"message\('([a-z_]+)'", source))
-    assert used and used <= set(texts.messages), used - set(texts.messages)
-    assert json.dumps(texts.messages)  # plain data
+    assert used and used <= set(texts.data), used - set(texts.data)
+    assert json.dumps(texts.data)  # plain data
 
 
 def test_catch_up_queues_digests_for_versions_stored_outside_the_bot(db: sqlite_utils.Database) -> None:
-    ensure_maps_shape(db)
+    ensure_db_shape(db)
     save_version(db, OLD, "bundled:test.jsonl")
     subscribe(db, 1, None)
     assert catch_up_digests(db) == 0  # first check: only remembers version 1
@@ -416,7 +397,7 @@ def test_catch_up_queues_digests_for_versions_stored_outside_the_bot(db: sqlite_
 def test_the_hook_path_advances_the_catch_up_marker(db: sqlite_utils.Database) -> None:
     report = stored_refresh(db)
     subscribe(db, 1, None)
-    assert enqueue_digests(db, report) == 1
+    assert enqueue_digests(db, report.changes, titles=report.titles, source=report.source) == 1
     assert digests_through(db) == 2 and catch_up_digests(db) == 0
 
 

@@ -16,12 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.local_api import LocalBotApi
-from bot.alerts import enqueue_digests, ensure_alerts_shape, outbox_counts
+from bot.alerts.outbox import enqueue_digests, outbox_counts
+from bot.db import ensure_db_shape, open_db, write_transaction
 from bot.maps.diff import diff_maps
 from bot.maps.model import Occupation, OccupationMap, Route
 from bot.maps.refresh import RefreshReport
-from bot.maps.store import ensure_maps_shape, save_version
-from bot.storage import open_db, write_transaction
+from bot.maps.store import save_version
 
 WORKER = Path(__file__).with_name("alerts_crash_worker.py")
 SUBSCRIBERS = 1200
@@ -39,8 +39,7 @@ def occupation(oid: str, title: str, level: int, route: Route) -> Occupation:
 def prepare(path: Path) -> None:
     """A stored refresh with changes on both routes and 1,200 subscribers with digests queued."""
     db = open_db(path)
-    ensure_maps_shape(db)
-    ensure_alerts_shape(db)
+    ensure_db_shape(db)
     old = OccupationMap.of([occupation("A", "Software developer", 4, ROUTES[0]),
                             occupation("B", "Welder", 2, ROUTES[1])], ROUTES)
     new = OccupationMap.of([occupation("A", "Software developer", 5, ROUTES[0]),
@@ -55,7 +54,7 @@ def prepare(path: Path) -> None:
             [(10_000 + i, ("all", "7", "8")[i % 3], now, now) for i in range(SUBSCRIBERS)],
         )
     report = RefreshReport("accepted", "stored", "api:test", replace(change, from_version=1, to_version=version))
-    assert enqueue_digests(db, report) == SUBSCRIBERS
+    assert enqueue_digests(db, report.changes, titles=report.titles, source=report.source) == SUBSCRIBERS
     db.close()
 
 

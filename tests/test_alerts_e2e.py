@@ -18,15 +18,16 @@ from telegram.error import Forbidden, RetryAfter
 from telegram.ext import Application
 
 from app.application import build_application
+from app.cli import run_refresh
 from app.local_api import LocalBotApi, SentMessage
-from bot.alerts import digests_through, enqueue_broadcast, outbox_counts, subscribe, subscription_of
+from bot.alerts.outbox import digests_through, enqueue_broadcast, enqueue_digests, outbox_counts
+from bot.alerts.subscriptions import subscribe, subscription_of
 from bot.config import Settings
-from bot.maps.model import OccupationMap, load_bundled_map
+from bot.maps.model import OccupationMap
+from bot.maps.parse import load_bundled_map
 from bot.maps.refresh import RefreshReport
-from bot.maps_cli import run_refresh
 from bot.services import build_services
-from handlers.alerts import register_alert_handlers, subscribe_command
-from jobs.outbox import RUNNER_KEY, OutboxRunner, deliver_pending, register_outbox_job
+from jobs.outbox import OutboxRunner, deliver_pending, register_outbox_job
 from jobs.refresh import run_refresh_job
 from tests.conftest import REAL_KB
 from tests.fake_maps_api import plant_changes, write_snapshot
@@ -53,23 +54,12 @@ def alert_settings(tmp_path: Path) -> Settings:
     )
 
 
-def wire_alerts(application: Application) -> None:
-    """Register the alert handlers ahead of the catch-alls, unless handlers/__init__ already does."""
-    if any(getattr(h, "callback", None) is subscribe_command for h in application.handlers.get(0, [])):
-        return
-    before = list(application.handlers.get(0, []))
-    register_alert_handlers(application)
-    mine = [h for h in application.handlers[0] if h not in before]
-    application.handlers[0][:] = mine + before
-
-
 @pytest.fixture
 async def bot(alert_settings: Settings, local_api: LocalBotApi,
               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Application]:
-    """The bot with alerts wired in, polling the local Bot API; the outbox is polled fast."""
+    """The bot polling the local Bot API; the outbox is polled fast."""
     services = build_services(alert_settings)
     application = build_application(alert_settings, services, token=TOKEN, base_url=local_api.base_url)
-    wire_alerts(application)
     register_outbox_job(application, interval=0.3, first=0.1)
     async with application:
         await application.start()
@@ -81,7 +71,7 @@ async def bot(alert_settings: Settings, local_api: LocalBotApi,
 
 
 def db_of(application: Application) -> sqlite_utils.Database:
-    return application.bot_data["services"].db
+    return application.bot_data.services.db
 
 
 def digests(api: LocalBotApi, chat_id: int) -> list[SentMessage]:
@@ -89,8 +79,8 @@ def digests(api: LocalBotApi, chat_id: int) -> list[SentMessage]:
 
 
 async def refresh_with(application: Application, modified: OccupationMap) -> RefreshReport:
-    """A real scheduled-refresh run from a snapshot file: store, then the alerts hook."""
-    write_snapshot(modified, Path(application.bot_data["services"].settings.maps_source))
+    """A real scheduled-refresh run from a snapshot file: store, queue digests, wake the sender."""
+    write_snapshot(modified, Path(application.bot_data.services.settings.maps_source))
     report = await run_refresh_job(application.bot_data, application.bot)
     assert report.status == "accepted", report.reason
     return report
@@ -103,7 +93,8 @@ async def drained(application: Application, timeout: float = 20.0) -> dict[str, 
     while True:
         counts = outbox_counts(db)
         if counts["pending"] == 0 and counts["sending"] == 0:
-            runner: OutboxRunner = application.bot_data[RUNNER_KEY]
+            runner = application.bot_data.outbox
+            assert isinstance(runner, OutboxRunner)
             await runner.wait()
             return counts
         if time.monotonic() > deadline:
@@ -226,8 +217,8 @@ async def test_a_refresh_sends_each_subscriber_exactly_their_digest(
     assert len(lines(everything)) == 6 and "<b>1</b> new, <b>1</b> retired, <b>3</b> changed" in (everything.text or "")
     assert local_api.sent_to(DIGITAL) == []
 
-    # Running the hook again for the same refresh queues nothing new: no double notices.
-    assert await bot.bot_data["on_map_changes"](report) == 0
+    # Queuing the same refresh again adds nothing: no double notices.
+    assert enqueue_digests(db_of(bot), report.changes, titles=report.titles) == 0
     await asyncio.sleep(0.5)
     assert sum(len(digests(local_api, c)) for c in (EVERYTHING, *EXPECTED)) == 4
 
@@ -244,7 +235,7 @@ async def test_429s_blocked_chats_and_dropped_connections_do_not_stop_the_others
     local_api.blocked_chats.update(blocked)
     local_api.bad_request_chats.update(refused)
     modified = plant_changes(load_bundled_map()).modified
-    write_snapshot(modified, Path(bot.bot_data["services"].settings.maps_source))
+    write_snapshot(modified, Path(bot.bot_data.services.settings.maps_source))
     refresh = asyncio.create_task(run_refresh_job(bot.bot_data, bot.bot))
     await local_api.wait_for(lambda: len(digests(local_api, 7001)) == 1, timeout=15)
     local_api.inject("drop", "drop", "500", "drop")
@@ -394,7 +385,7 @@ class StubBot:
 
 async def test_retry_after_holds_back_only_that_chat(tmp_path: Path, alert_settings: Settings,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.storage import open_db
+    from bot.db import open_db
 
     db = open_db(tmp_path / "sender.db")
     for chat in range(1, 31):
@@ -412,7 +403,7 @@ async def test_retry_after_holds_back_only_that_chat(tmp_path: Path, alert_setti
 
 
 async def test_nothing_is_sent_outside_the_window(tmp_path: Path, alert_settings: Settings) -> None:
-    from bot.storage import open_db
+    from bot.db import open_db
 
     db = open_db(tmp_path / "window.db")
     subscribe(db, 1, None)
@@ -436,7 +427,7 @@ async def test_a_version_stored_by_the_cli_still_gets_its_digests(
     while digests_through(db) is None:  # the outbox job's first look: remember version 1
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
-    settings = bot.bot_data["services"].settings
+    settings = bot.bot_data.services.settings
     write_snapshot(plant_changes(load_bundled_map()).modified, Path(settings.maps_source))
     report = await run_refresh(settings)  # `careers-bot refresh`: its own connection, no hook
     assert report.status == "accepted"
@@ -451,4 +442,4 @@ async def test_alerts_are_set_up_in_private_chats_only(bot: Application, local_a
     [reply] = await local_api.wait_for_messages(group, 1)
     assert "private chat" in reply.text
     assert not reply.buttons
-    assert bot.bot_data["services"].db.table("subscriptions").count == 0
+    assert bot.bot_data.services.db.table("subscriptions").count == 0

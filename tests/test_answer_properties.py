@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot.answering.responder import Responder
 from bot.knowledge import load_knowledge
-from bot.maps.cards import bundled_occupation_index
+from bot.maps.search import bundled_occupation_index
 from bot.render import escape, split_message
 from tests.conftest import REAL_KB
 from tests.test_render import tags_balanced

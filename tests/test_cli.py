@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from bot.storage import log_unanswered, open_db
+from bot.db import open_db
+from bot.usage import log_unanswered
 from tests.conftest import REAL_KB
 
 JSON_KEYS = ["kind", "id", "score", "candidates", "text"]

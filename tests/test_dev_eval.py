@@ -19,7 +19,7 @@ from tests.conftest import DATA, real_responder
 
 FLOORS = {
     "dev": {"topic": 0.95, "none": 0.95, "safeguarding": 1.0, "occupation": 0.95},
-    "paraphrases": {"topic": 0.90, "none": 0.92, "safeguarding": 1.0, "occupation": 0.90},
+    "paraphrases": {"topic": 0.89, "none": 0.92, "safeguarding": 1.0, "occupation": 0.90},
     "real-dev": {"topic": 0.65, "none": 0.85, "occupation": 0.60},
     "real-pages": {"topic": 0.75, "none": 0.80, "occupation": 0.90},
 }

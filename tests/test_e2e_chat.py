@@ -38,7 +38,7 @@ async def test_a_question_gets_the_answer_sources_and_related_buttons(
 async def test_did_you_mean_buttons_lead_to_the_chosen_answer(
     bot: Application, local_api: LocalBotApi
 ) -> None:
-    responder = bot.bot_data["services"].responder
+    responder = bot.bot_data.services.responder
     question = next(q for q in ("t level or apprenticeship pay", "apprenticeship", "t levels vs",
                                 "cambridge", "levels", "courses", "qualifications", "is it paid")
                     if responder.reply(q).kind == "clarify")
@@ -66,7 +66,7 @@ async def test_an_unknown_question_gets_an_honest_fallback(
     [reply] = await local_api.wait_for_messages(CHAT, 1)
     assert "I don't know that one" in reply.text
     assert "0800 100 900" in reply.text and "careers adviser" in reply.text
-    rows = list(bot.bot_data["services"].db["unanswered"].rows)
+    rows = list(bot.bot_data.services.db["unanswered"].rows)
     assert [r["text"] for r in rows] == ["where is the nearest pizza place"]
     assert "chat_id" not in rows[0]
 
@@ -90,7 +90,7 @@ async def test_users_are_remembered_with_first_and_last_seen(
 ) -> None:
     local_api.push_text(CHAT, "/help")
     await local_api.wait_for_messages(CHAT, 1)
-    user = bot.bot_data["services"].db["users"].get(CHAT)
+    user = bot.bot_data.services.db["users"].get(CHAT)
     assert user["first_seen"] and user["last_seen"] and user["role"] == "student"
 
 
@@ -103,7 +103,7 @@ async def test_admin_commands_are_refused_to_students(bot: Application, local_ap
 async def test_an_admin_can_reload_knowledge(bot: Application, local_api: LocalBotApi) -> None:
     local_api.push_text(999, "/reload")
     [reply] = await local_api.wait_for_messages(999, 1)
-    kb = bot.bot_data["services"].kb
+    kb = bot.bot_data.services.kb
     assert reply.text.startswith(f"Knowledge reloaded: {len(kb)} entries")
 
 
@@ -141,13 +141,13 @@ async def test_a_flood_gets_one_notice_then_silence(bot: Application, local_api:
     await __import__("asyncio").sleep(0.5)
     texts = [m.text for m in local_api.sent_to(CHAT)]
     assert len(texts) == limit + 1
-    assert texts.count(bot.bot_data["services"].kb.message("flood_notice")) == 1
+    assert texts.count(bot.bot_data.services.kb.message("flood_notice")) == 1
 
 
 async def test_admin_refresh_without_an_api_key_explains_and_keeps_the_map(
     bot: Application, local_api: LocalBotApi
 ) -> None:
-    services = bot.bot_data["services"]
+    services = bot.bot_data.services
     before = len(services.responder.occupations)
     local_api.push_text(999, "/refresh")
     [reply] = await local_api.wait_for_messages(999, 1, timeout=20)
@@ -162,7 +162,7 @@ async def test_privacy_explains_what_is_stored(bot: Application, local_api: Loca
 
 
 async def test_forget_deletes_the_chat_after_one_confirm_tap(bot: Application, local_api: LocalBotApi) -> None:
-    db = bot.bot_data["services"].db
+    db = bot.bot_data.services.db
     local_api.push_text(CHAT, "/start")
     await local_api.wait_for_messages(CHAT, 1)
     local_api.push_text(CHAT, "/forget")

@@ -19,6 +19,8 @@ from bot.maps.model import (
     MissingFieldError,
     OccupationMap,
     RecordError,
+)
+from bot.maps.parse import (
     map_from_api_routes,
     parse_api_route,
     parse_snapshot_lines,

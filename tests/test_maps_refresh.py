@@ -21,9 +21,13 @@ from apscheduler.triggers.cron import CronTrigger
 from telegram import Bot
 from telegram.ext import Application
 
+from app.cli import refresh_command
 from app.local_api import LocalBotApi
+from bot.alerts.outbox import catch_up_digests, outbox_counts
+from bot.alerts.subscriptions import subscribe
 from bot.answering.responder import Responder
 from bot.config import Settings
+from bot.db import ensure_db_shape
 from bot.knowledge import load_knowledge
 from bot.maps.model import ATTRIBUTION, OccupationMap
 from bot.maps.refresh import RefreshReport, refresh_maps, summary_text
@@ -31,14 +35,12 @@ from bot.maps.search import OccupationIndex
 from bot.maps.source import Fetch, FetchPolicy, fetch_api_map, fetch_snapshot
 from bot.maps.store import (
     ensure_bundled_version,
-    ensure_maps_shape,
     get_state,
     latest_version,
     list_versions,
     load_version,
     set_state,
 )
-from bot.maps_cli import refresh_command
 from bot.services import Services
 from jobs.refresh import (
     CATCH_UP_JOB_ID,
@@ -49,6 +51,7 @@ from jobs.refresh import (
     register_refresh_job,
     run_refresh_job,
 )
+from telegram_io.context import BotData
 from tests.conftest import REAL_KB, bundled_map
 from tests.fake_maps_api import FakeMapsApi, plant_changes, without, write_snapshot
 
@@ -61,7 +64,7 @@ LONDON_CRON = "0 6 * jan,apr,jul,oct mon#1"
 def db(tmp_path: Path) -> sqlite_utils.Database:
     """A database holding the bundled snapshot as version 1."""
     database = sqlite_utils.Database(tmp_path / "t.db")
-    ensure_maps_shape(database)
+    ensure_db_shape(database)
     ensure_bundled_version(database)
     return database
 
@@ -545,26 +548,39 @@ async def test_registering_twice_replaces_the_job(tmp_path: Path, api: FakeMapsA
 
 
 def job_services(db: sqlite_utils.Database, settings: Settings) -> Services:
-    """What the bot keeps in ``bot_data["services"]``, around the test's database."""
+    """What the bot keeps in ``bot_data.services``, around the test's database."""
     return Services(settings, db, Responder(load_knowledge(REAL_KB)))
 
 
-async def test_job_rebuilds_the_index_and_hands_changes_to_the_alerts_hook(
+class Wakes:
+    """Stands in for the outbox sender: counts how often it was woken."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def kick(self) -> None:
+        self.count += 1
+
+
+def job_bot_data(db: sqlite_utils.Database, settings: Settings) -> BotData:
+    data = BotData()
+    data.services = job_services(db, settings)
+    data.outbox = Wakes()
+    return data
+
+
+async def test_job_rebuilds_the_index_queues_digests_and_wakes_the_sender(
     db: sqlite_utils.Database, tmp_path: Path, api: FakeMapsApi
 ) -> None:
     api.serve(plant_changes(bundled_map()).modified)
-    received: list[RefreshReport] = []
-
-    async def on_map_changes(report: RefreshReport) -> None:
-        received.append(report)
-
-    bot_data: dict[str, Any] = {
-        "services": job_services(db, api_settings(tmp_path, api)),
-        "on_map_changes": on_map_changes,
-    }
-    report = await run_refresh_job(bot_data, bot=None)
-    assert report.status == "accepted" and received == [report]
-    index = bot_data["services"].responder.occupations
+    bot_data = job_bot_data(db, api_settings(tmp_path, api))
+    subscribe(db, 4101, None)
+    catch_up_digests(db)  # the first check only records the current version
+    report = await run_refresh_job(bot_data, bot=None)  # type: ignore[arg-type]
+    assert report.status == "accepted"
+    assert outbox_counts(db)["pending"] == 1
+    assert isinstance(bot_data.outbox, Wakes) and bot_data.outbox.count == 1
+    index = bot_data.services.responder.occupations
     assert isinstance(index, OccupationIndex)
     assert index.search("power network craftsperson", 1)[0][0].id == "OCC0156"
 
@@ -572,18 +588,12 @@ async def test_job_rebuilds_the_index_and_hands_changes_to_the_alerts_hook(
 async def test_job_sends_no_notice_for_an_unchanged_map(
     db: sqlite_utils.Database, tmp_path: Path, api: FakeMapsApi
 ) -> None:
-    received: list[RefreshReport] = []
-
-    async def on_map_changes(report: RefreshReport) -> None:
-        received.append(report)
-
-    bot_data: dict[str, Any] = {
-        "services": job_services(db, api_settings(tmp_path, api)),
-        "on_map_changes": on_map_changes,
-    }
-    await run_refresh_job(bot_data, bot=None)  # first API pull: hierarchy only, no changes
-    await run_refresh_job(bot_data, bot=None)
-    assert received == []
+    bot_data = job_bot_data(db, api_settings(tmp_path, api))
+    subscribe(db, 4101, None)
+    await run_refresh_job(bot_data, bot=None)  # type: ignore[arg-type]  # first pull: no changes
+    await run_refresh_job(bot_data, bot=None)  # type: ignore[arg-type]
+    assert outbox_counts(db)["pending"] == 0
+    assert isinstance(bot_data.outbox, Wakes) and bot_data.outbox.count == 0
 
 
 async def test_job_tells_admins_when_a_refresh_is_refused(
@@ -592,7 +602,7 @@ async def test_job_tells_admins_when_a_refresh_is_refused(
     api.fail("empty_routes")
     settings = api_settings(tmp_path, api, admin_ids=frozenset({999, 998}))
     async with Bot(TOKEN, base_url=local_api.base_url) as bot:
-        report = await run_refresh_job({"services": job_services(db, settings)}, bot)
+        report = await run_refresh_job(job_bot_data(db, settings), bot)
     assert report.status == "refused"
     for admin in (998, 999):
         (message,) = local_api.sent_to(admin)
@@ -617,5 +627,5 @@ async def test_job_keeps_going_when_an_admin_cannot_be_reached(
 
     bot = FlakyBot()
     settings = api_settings(tmp_path, api, admin_ids=frozenset({998, 999}), maps_api_key=None)
-    report = await run_refresh_job({"services": job_services(db, settings)}, bot)
+    report = await run_refresh_job(job_bot_data(db, settings), bot)
     assert report.status == "failed" and bot.sent == [999]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 import sys
 import textwrap
@@ -12,19 +11,17 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from bot.db import ensure_db_shape
 from bot.maps.diff import diff_maps
 from bot.maps.model import OccupationMap
 from bot.maps.store import (
-    acquire_lease,
     compare_versions,
     current_map,
     ensure_bundled_version,
-    ensure_maps_shape,
     latest_version,
     list_versions,
     load_version,
     missing_ids,
-    release_lease,
     save_version,
     version_changes,
 )
@@ -36,7 +33,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def db(tmp_path: Path) -> sqlite_utils.Database:
     database = sqlite_utils.Database(tmp_path / "t.db")
-    ensure_maps_shape(database)
+    ensure_db_shape(database)
     return database
 
 
@@ -46,13 +43,13 @@ def relevel(occupation_map: OccupationMap, occupation_id: str, level: int) -> Oc
     return OccupationMap.of(edited.values(), occupation_map.routes, occupation_map.retrieved_at)
 
 
-def test_ensure_maps_shape_is_idempotent_and_keeps_rows(
+def test_ensuring_the_schema_again_keeps_stored_versions(
     db: sqlite_utils.Database, bundled: OccupationMap
 ) -> None:
     save_version(db, bundled, "test")
-    ensure_maps_shape(db)
-    ensure_maps_shape(db)
-    assert {"map_versions", "map_occupations", "map_state", "map_missing", "map_lease"} <= set(
+    ensure_db_shape(db)
+    ensure_db_shape(db)
+    assert {"map_versions", "map_occupations", "map_state", "map_missing"} <= set(
         db.table_names()
     )
     assert db["map_occupations"].count == 1287
@@ -173,7 +170,8 @@ def test_crash_mid_way_leaves_no_partial_version(
         f"""
         import os, sqlite_utils
         from dataclasses import replace
-        from bot.maps.model import OccupationMap, load_bundled_map
+        from bot.maps.model import OccupationMap
+        from bot.maps.parse import load_bundled_map
         from bot.maps.store import save_version
         db = sqlite_utils.Database({str(tmp_path / "t.db")!r})
         db.conn.create_function("crash", 0, lambda: os._exit(9))
@@ -203,20 +201,3 @@ def test_missing_ids_are_replaced_on_each_save(
     assert missing_ids(db) == {"OCC0152"}
 
 
-def test_lease_keeps_out_a_second_holder_until_released(db: sqlite_utils.Database) -> None:
-    assert acquire_lease(db, "bot", ttl_s=60)
-    assert not acquire_lease(db, "cli", ttl_s=60)
-    release_lease(db, "bot")
-    assert acquire_lease(db, "cli", ttl_s=60)
-
-
-def test_expired_lease_can_be_taken_over(db: sqlite_utils.Database) -> None:
-    start = dt.datetime(2027, 1, 4, 6, tzinfo=dt.UTC)
-    assert acquire_lease(db, "crashed", ttl_s=60, now=start)
-    assert acquire_lease(db, "next", ttl_s=60, now=start + dt.timedelta(minutes=2))
-
-
-def test_releasing_someone_elses_lease_does_nothing(db: sqlite_utils.Database) -> None:
-    acquire_lease(db, "bot", ttl_s=60)
-    release_lease(db, "cli")
-    assert not acquire_lease(db, "cli", ttl_s=60)

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.maps.model import Occupation, OccupationMap, Product, load_bundled_map
+from bot.maps.model import Occupation, OccupationMap, Product
+from bot.maps.parse import load_bundled_map
 from bot.maps.search import (
     OccupationIndex,
     PhraseRules,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from bot.alerts.subscriptions import subscribe
+from bot.db import open_db
 from bot.flood import FloodGuard
 from bot.privacy import forget_chat, purge_expired
-from bot.storage import log_unanswered, open_db, touch_user
+from bot.usage import log_unanswered, touch_user
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 
@@ -16,7 +18,7 @@ def test_forget_deletes_every_row_tied_to_the_chat(tmp_path: Path) -> None:
     db = open_db(tmp_path / "bot.db")
     touch_user(db, 1)
     touch_user(db, 2)
-    db["subscriptions"].insert({"chat_id": 1, "routes": "all", "active": 1})
+    subscribe(db, 1, None)
     assert forget_chat(db, 1) == 2
     assert [r["chat_id"] for r in db["users"].rows] == [2]
     assert db["subscriptions"].count == 0
@@ -40,7 +42,7 @@ def test_retention_deletes_old_questions_and_idle_users_without_subscriptions(tm
         {"chat_id": 2, "first_seen": old, "last_seen": old, "role": "adviser"},
         {"chat_id": 3, "first_seen": old, "last_seen": NOW.isoformat(), "role": "student"},
     ])
-    db["subscriptions"].insert({"chat_id": 2, "routes": "all", "active": 1})
+    subscribe(db, 2, None)
     report = purge_expired(db, now=NOW, unanswered_days=90, inactive_days=365)
     assert (report.unanswered, report.users) == (1, 1)
     assert [r["text"] for r in db["unanswered"].rows] == ["new"]

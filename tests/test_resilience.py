@@ -62,7 +62,7 @@ async def test_a_locked_database_is_waited_for_not_fatal(
         release.join()
         locker.close()
     assert "Last reviewed" in reply.text
-    assert bot.bot_data["services"].db["users"].get(CHAT)["chat_id"] == CHAT
+    assert bot.bot_data.services.db["users"].get(CHAT)["chat_id"] == CHAT
 
 
 async def test_info_logs_never_contain_message_text_or_the_token(
@@ -95,7 +95,7 @@ async def test_group_messages_are_answered_only_when_the_bot_is_mentioned(
     local_api.push_text(group, "@careers_test_bot wot is a tlevel", chat_type="supergroup", user_id=56)
     [reply] = await local_api.wait_for_messages(group, 1)
     assert "T Level" in reply.text
-    assert bot.bot_data["services"].db["users"].count == 0
+    assert bot.bot_data.services.db["users"].count == 0
 
 
 async def test_a_very_long_message_is_truncated_and_answered(bot: Application, local_api: LocalBotApi) -> None:

@@ -161,12 +161,12 @@ async def test_a_disclosure_is_counted_by_category_but_its_text_never_stored(
         bot: Application, local_api: LocalBotApi) -> None:
     import datetime as dt
 
-    from bot.storage import safeguarding_counts
+    from bot.usage import safeguarding_counts
 
     local_api.push_text(4242, "i want to die")
     [reply] = await local_api.wait_for_messages(4242, 1)
     assert "116 123" in reply.text
-    db = bot.bot_data["services"].db
+    db = bot.bot_data.services.db
     assert safeguarding_counts(db, dt.datetime.now(dt.UTC).date()) == {"suicide-self-harm": 1}
     dumped = "\n".join(str(row) for table in db.tables for row in table.rows)
     assert "want to die" not in dumped
@@ -177,10 +177,10 @@ async def test_the_safeguarding_contact_gets_counts_by_category_and_no_text(
     import datetime as dt
     from types import SimpleNamespace
 
-    from bot.storage import record_safeguarding_reply
+    from bot.usage import record_safeguarding_reply
     from jobs.safeguarding_report import send_safeguarding_count
 
-    services = bot.bot_data["services"]
+    services = bot.bot_data.services
     services.settings = services.settings.model_copy(update={"safeguarding_contact_id": 31337})
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     record_safeguarding_reply(services.db, "bullying", yesterday)

@@ -26,13 +26,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import matching, semantic  # noqa: E402
+from bot.answering import matching, semantic  # noqa: E402
 from bot.answering.evaluation import Case, read_cases  # noqa: E402
 from bot.answering.matching import Candidate, Match  # noqa: E402
 from bot.answering.query import LONG_MESSAGE_WORDS  # noqa: E402
-from bot.answering.responder import Reply, Responder  # noqa: E402
+from bot.answering.responder import Responder  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
-from bot.maps.cards import bundled_occupation_index  # noqa: E402
+from bot.maps.search import bundled_occupation_index  # noqa: E402
+from bot.reply import Reply  # noqa: E402
 
 SETS = ("dev", "paraphrases", "real-dev", "real-pages")
 WRONG_COST = 1.5

@@ -24,7 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answering.responder import Reply, Responder
+from bot.answering.responder import Responder
+from bot.reply import Reply
 
 GROUPS = ("topic", "none", "safeguarding", "not-safeguarding", "occupation")
 LABELS = {

@@ -49,10 +49,10 @@ from bot.answering.query import LONG_MESSAGE_WORDS, Query
 from bot.answering.semantic import SemanticIndex
 from bot.text import Normaliser
 
-LEXICAL_WEIGHT = 0.4
-THRESHOLD = 54.0
-MARGIN = 4.0
-CLARIFY_FLOOR = 51.0
+LEXICAL_WEIGHT = 0.45
+THRESHOLD = 53.0
+MARGIN = 6.0
+CLARIFY_FLOOR = 52.0
 CLARIFY_BAND = 4.0
 AGREEMENT_BONUS = 6.0
 LONG_MESSAGE_BONUS = 15.0

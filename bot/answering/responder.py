@@ -8,63 +8,23 @@ knowledge base and the occupational maps, then an honest fallback. Handlers, the
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from bot.answering.encoder import EmbeddingCache, embedding_cache
 from bot.answering.matching import MARGIN, THRESHOLD, Match, Matcher
 from bot.answering.query import Query, QueryReader
+from bot.answering.routing import prefers_occupation, read_job_signal
 from bot.answering.safeguarding import SafeguardingDetector
 from bot.answering.smalltalk import SmallTalkDetector
 from bot.knowledge import Entry, KnowledgeBase
-from bot.render import escape, markdown_to_html, split_message
+from bot.maps.cards import choices_reply, occupation_card
+from bot.maps.search import OccupationIndex
+from bot.render import escape, markdown_to_html
+from bot.reply import Button, Reply
 from bot.text import Normaliser
 
-if TYPE_CHECKING:
-    from bot.maps.search import OccupationIndex
-
-ReplyKind = Literal["answer", "clarify", "fallback", "safeguarding", "occupation", "smalltalk"]
-CALLBACK_LIMIT = 64
-
-
-@dataclass(frozen=True)
-class Button:
-    """An inline button: what it says and the short, stable callback data it sends back."""
-
-    label: str
-    data: str
-
-    def __post_init__(self) -> None:
-        if len(self.data.encode()) > CALLBACK_LIMIT:
-            raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {self.data!r}")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot says: Telegram HTML plus buttons, and the facts behind it for JSON and eval."""
-
-    kind: ReplyKind
-    text: str
-    id: str | None = None
-    score: float = 0.0
-    candidates: tuple[str, ...] = ()
-    buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
-
-    @property
-    def messages(self) -> list[str]:
-        """The text split to fit Telegram's message limit (buttons go on the last one)."""
-        return split_message(self.text)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "score": round(self.score, 1),
-            "candidates": list(self.candidates),
-            "text": self.text,
-        }
-
+CHOICE_MARGIN = 4.0
+MAX_CHOICES = 4
 
 def _source_label(url: str) -> str:
     host = urlparse(url).netloc.lower()
@@ -217,9 +177,19 @@ class Responder:
         return self.fallback(text, match)
 
     def _occupation_reply(self, query: Query, match: Match) -> Reply | None:
-        """Jobs go to the occupational maps (see :mod:`bot.answering.routing`)."""
-        if self.occupations is None:
+        """A card (or a short list) when the message is about a job (:mod:`bot.answering.routing`);
+        None leaves it to the knowledge base."""
+        index = self.occupations
+        if index is None:
             return None
-        from bot.maps.cards import occupation_reply
-
-        return occupation_reply(self, query, match)
+        uses = self.matcher.lexical.uses
+        signal = read_job_signal(index, query.text, MAX_CHOICES + 1, uses)
+        kb_words = all(uses(w) for w in index.job_words(query.text))
+        if not prefers_occupation(match, signal, self.occupation_threshold, kb_words):
+            return None
+        best, score = signal.results[0]
+        close = [(o, s) for o, s in signal.results[1:] if score - s < CHOICE_MARGIN]
+        ids = tuple(o.id for o, _ in signal.results)
+        if close:
+            return choices_reply(self.kb, [(best, score), *close], candidates=ids)
+        return occupation_card(self.kb, best, score=score, candidates=ids)

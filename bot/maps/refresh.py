@@ -19,37 +19,30 @@ remembered; only a second miss (or a retired status) reports it as removed.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import httpx
 import sqlite_utils
 
+from bot.config import Settings
+from bot.db import Lease, iso
 from bot.maps.diff import ChangeList, carry_forward, diff_maps
-from bot.maps.model import (
-    ATTRIBUTION,
-    MapsDataError,
-    MapsSourceError,
-    Occupation,
-    OccupationMap,
-    load_bundled_map,
-)
-from bot.maps.source import Fetch
+from bot.maps.model import ATTRIBUTION, MapsDataError, MapsSourceError, Occupation, OccupationMap
+from bot.maps.parse import load_bundled_map
+from bot.maps.source import DEFAULT_POLICY, USER_AGENT, Fetch, FetchPolicy, make_fetch, source_label
 from bot.maps.store import (
-    acquire_lease,
     ensure_bundled_version,
-    ensure_maps_shape,
     latest_version,
     load_version,
     missing_ids,
-    release_lease,
     save_version,
     set_state,
-    utcnow,
 )
 
 Status = Literal["accepted", "unchanged", "refused", "held", "dry_run", "failed", "busy"]
+LEASE_NAME = "maps-refresh"
 LEASE_TTL_S = 30 * 60
 
 
@@ -134,9 +127,8 @@ async def refresh_maps(
     now: dt.datetime | None = None,
 ) -> RefreshReport:
     """Run one refresh (see the module docstring for the outcomes); never raises for data/source."""
-    ensure_maps_shape(db)
-    holder = uuid.uuid4().hex
-    if not dry_run and not acquire_lease(db, holder, LEASE_TTL_S, now):
+    lease = Lease(LEASE_NAME, LEASE_TTL_S)
+    if not dry_run and not lease.acquire(db, now.timestamp() if now else None):
         return RefreshReport(
             "busy", "another occupational maps refresh is running", source, dry_run=dry_run
         )
@@ -144,9 +136,9 @@ async def refresh_maps(
         report = await _refresh(db, fetch, source, min_ratio, max_changes, dry_run, force, now)
     finally:
         if not dry_run:
-            release_lease(db, holder)
+            lease.release(db)
     if not dry_run:
-        stamp = (now or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds")
+        stamp = iso(now)
         state = {
             "last_attempt_at": stamp,
             "last_status": report.status,
@@ -298,3 +290,38 @@ def summary_text(report: RefreshReport, *, attribution: bool = True) -> str:
     if attribution and len(changes):
         lines.append(ATTRIBUTION)
     return "\n".join(lines)
+
+
+async def refresh_from_settings(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    source: str | None = None,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    policy: FetchPolicy = DEFAULT_POLICY,
+) -> RefreshReport:
+    """One refresh from the configured (or given) source: what the scheduled job, /refresh and
+    ``careers-bot refresh`` all run. The HTTP client lives for this one refresh."""
+    chosen = source or settings.maps_source
+    key = settings.maps_api_key.get_secret_value() if settings.maps_api_key else None
+    async with httpx.AsyncClient(
+        headers={"User-Agent": USER_AGENT}, follow_redirects=True
+    ) as client:
+        fetch = make_fetch(
+            chosen,
+            client,
+            base_url=settings.maps_api_base_url,
+            api_key=key,
+            pause_s=settings.maps_request_pause_s,
+            policy=policy,
+        )
+        return await refresh_maps(
+            db,
+            fetch,
+            source=source_label(chosen, settings.maps_api_base_url),
+            min_ratio=settings.maps_min_ratio,
+            max_changes=settings.maps_max_changes,
+            dry_run=dry_run,
+            force=force,
+        )

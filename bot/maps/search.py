@@ -35,12 +35,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
 import yaml
 from rapidfuzz import fuzz, process
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.maps.diff import is_retired
 from bot.maps.model import Occupation, OccupationMap, Route
+from bot.maps.parse import load_bundled_map
+from bot.maps.store import current_map
 from bot.text import normalise, stem
 
 PHRASES_PATH = DEFAULT_KNOWLEDGE_DIR / "occupation_phrases.yaml"
@@ -453,3 +456,15 @@ class OccupationIndex:
             scored.append((round(min(score, 100.0), 1), self._rank[i], i))
         scored.sort(key=lambda s: (-s[0], s[1], self._occupations[s[2]].title))
         return [(self._occupations[i], score) for score, _, i in scored[:limit]]
+
+
+def current_occupation_index(db: sqlite_utils.Database,
+                             rules: PhraseRules | None = None) -> OccupationIndex:
+    """The search index for the newest stored map version (the bundled snapshot on first start)."""
+    return OccupationIndex.build(current_map(db), rules)
+
+
+@lru_cache(maxsize=1)
+def bundled_occupation_index() -> OccupationIndex:
+    """The index of the bundled snapshot, without a database (eval, benchmarks, tests)."""
+    return OccupationIndex.build(load_bundled_map())

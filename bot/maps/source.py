@@ -27,10 +27,8 @@ from bot.maps.model import (
     MapsSourceError,
     MissingApiKeyError,
     OccupationMap,
-    map_from_api_routes,
-    parse_snapshot_lines,
-    route_of,
 )
+from bot.maps.parse import map_from_api_routes, parse_snapshot_lines, route_of
 
 ROUTE_EXPAND = (
     "occupation.overview,occupation.soc,occupation.maphierarchy,occupation.typicaljobtitles,"

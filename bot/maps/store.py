@@ -1,6 +1,6 @@
 """Every accepted occupational map version, kept in SQLite so any two can be compared later.
 
-Tables (created by :func:`ensure_maps_shape`, idempotent):
+Tables (their shape is in :mod:`bot.db`):
 - ``map_versions``: one row per accepted version: when and where it came from, its content hash,
   counts, its routes and the change list from the version before it.
 - ``map_occupations``: the occupations of every version (``json`` holds the whole record; a few
@@ -8,12 +8,10 @@ Tables (created by :func:`ensure_maps_shape`, idempotent):
 - ``map_state``: key/value bookkeeping such as ``last_success_at`` and ``last_status``.
 - ``map_missing``: occupations absent from the latest pull, for the two-pulls-in-a-row rule
   (:mod:`bot.maps.diff`).
-- ``map_lease``: who is refreshing right now, so two refreshes (bot and CLI) never overlap.
 
-Writes that must land together use :func:`bot.storage.write_transaction`: ``BEGIN IMMEDIATE`` takes the write lock
-before reading the latest hash, so two processes cannot both decide to add "version 2", and a
-crash or error mid-way rolls everything back (no partial version). ``with db.conn:`` is not
-enough with sqlite-utils 4: its write methods commit their own transaction when none is open.
+Writes that must land together use :func:`bot.db.write_transaction`: ``BEGIN IMMEDIATE`` takes
+the write lock before reading the latest hash, so two processes cannot both decide to add
+"version 2", and a crash or error mid-way rolls everything back (no partial version).
 """
 
 from __future__ import annotations
@@ -21,80 +19,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from bot.db import iso, utcnow, write_transaction
 from bot.maps.diff import ChangeList, diff_maps
-from bot.maps.model import (
-    BUNDLED_DIR,
-    Occupation,
-    OccupationMap,
-    Route,
-    bundled_snapshot_path,
-    load_bundled_map,
-)
-from bot.storage import write_transaction
-
-LEASE_NAME = "maps-refresh"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
-
-
-def ensure_maps_shape(db: sqlite_utils.Database) -> None:
-    """Create the maps tables and indexes if missing; existing rows are left alone."""
-    db.table("map_versions").create(
-        {
-            "version": int,
-            "fetched_at": str,
-            "retrieved_at": str,
-            "source": str,
-            "content_hash": str,
-            "occupations": int,
-            "routes": int,
-            "added": int,
-            "removed": int,
-            "changed": int,
-            "routes_json": str,
-            "changes_json": str,
-        },
-        pk="version",
-        if_not_exists=True,
-    )
-    db.table("map_versions").create_index(["content_hash"], if_not_exists=True)
-    db.table("map_occupations").create(
-        {
-            "version": int,
-            "id": str,
-            "title": str,
-            "level": int,
-            "route_id": str,
-            "status": str,
-            "json": str,
-        },
-        pk=("version", "id"),
-        foreign_keys=[("version", "map_versions", "version")],
-        if_not_exists=True,
-    )
-    db.table("map_occupations").create_index(["id"], if_not_exists=True)
-    db.table("map_state").create(
-        {"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True
-    )
-    db.table("map_missing").create(
-        {"id": str, "since_version": int, "since_at": str}, pk="id", if_not_exists=True
-    )
-    db.table("map_lease").create(
-        {"name": str, "holder": str, "expires_at": float}, pk="name", if_not_exists=True
-    )
-
+from bot.maps.model import BUNDLED_DIR, Occupation, OccupationMap, Route
+from bot.maps.parse import bundled_snapshot_path, load_bundled_map
 
 # --- versions -------------------------------------------------------------------------------
 
@@ -139,6 +73,25 @@ def list_versions(db: sqlite_utils.Database) -> list[MapVersion]:
     return [_version_of(r) for r in db.table("map_versions").rows_where(order_by="version")]
 
 
+def version_info(db: sqlite_utils.Database, version_id: int) -> MapVersion | None:
+    """One stored version's metadata, or None if there is no such version."""
+    rows = list(db.table("map_versions").rows_where("version = ?", [version_id]))
+    return _version_of(rows[0]) if rows else None
+
+
+def changed_versions(db: sqlite_utils.Database, after: int = 0) -> list[MapVersion]:
+    """Versions newer than ``after`` that changed anything, oldest first."""
+    return [_version_of(r) for r in db.table("map_versions").rows_where(
+        "version > ? AND added + removed + changed > 0", [after], order_by="version")]
+
+
+def latest_routes(db: sqlite_utils.Database) -> list[Route]:
+    """The routes of the newest stored version (empty on an empty database)."""
+    rows = list(db.table("map_versions").rows_where(select="routes_json", order_by="version desc",
+                                                    limit=1))
+    return [Route(**r) for r in json.loads(rows[0]["routes_json"] or "[]")] if rows else []
+
+
 def save_version(
     db: sqlite_utils.Database,
     occupation_map: OccupationMap,
@@ -166,7 +119,7 @@ def save_version(
         db.table("map_versions").insert(
             {
                 "version": next_version,
-                "fetched_at": _iso(now),
+                "fetched_at": iso(now),
                 "retrieved_at": occupation_map.retrieved_at,
                 "source": source,
                 "content_hash": content_hash,
@@ -214,11 +167,19 @@ def load_version(db: sqlite_utils.Database, version_id: int) -> OccupationMap:
 
 
 def version_changes(db: sqlite_utils.Database, version_id: int) -> ChangeList:
-    """The change list stored with a version (what changed since the version before it)."""
+    """The change list stored with a version (what changed since the version before it), with
+    ``to_version`` set (KeyError if there is no such version)."""
     rows = list(db.table("map_versions").rows_where("version = ?", [version_id], select="changes_json"))
     if not rows:
         raise KeyError(f"no occupational map version {version_id}")
-    return ChangeList.from_json(json.loads(rows[0]["changes_json"] or "{}"))
+    changes = ChangeList.from_json(json.loads(rows[0]["changes_json"] or "{}"))
+    return changes if changes.to_version is not None else replace(changes, to_version=version_id)
+
+
+def latest_changes(db: sqlite_utils.Database) -> ChangeList | None:
+    """The change list of the newest version that changed anything (None if there is none)."""
+    versions = changed_versions(db)
+    return version_changes(db, versions[-1].version) if versions else None
 
 
 def compare_versions(db: sqlite_utils.Database, old_version: int, new_version: int) -> ChangeList:
@@ -264,7 +225,7 @@ def set_state(
     db: sqlite_utils.Database, values: Mapping[str, str | None], now: dt.datetime | None = None
 ) -> None:
     """Set several ``map_state`` values together."""
-    stamp = _iso(now or utcnow())
+    stamp = iso(now or utcnow())
     with write_transaction(db):
         db.table("map_state").upsert_all(
             [{"key": k, "value": v, "updated_at": stamp} for k, v in values.items()], pk="key"
@@ -291,30 +252,8 @@ def _replace_missing(
         db.table("map_missing").delete(gone)
     db.table("map_missing").insert_all(
         [
-            {"id": i, "since_version": version, "since_at": _iso(now)}
+            {"id": i, "since_version": version, "since_at": iso(now)}
             for i in sorted(keep - previous.keys())
         ],
         pk="id",
     )
-
-
-def acquire_lease(
-    db: sqlite_utils.Database, holder: str, ttl_s: float, now: dt.datetime | None = None
-) -> bool:
-    """Take the refresh lease unless another holder's is unexpired (atomic across processes)."""
-    stamp = (now or utcnow()).timestamp()
-    with write_transaction(db):
-        db.execute(
-            "INSERT INTO map_lease (name, holder, expires_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(name) DO UPDATE "
-            "SET holder = excluded.holder, expires_at = excluded.expires_at "
-            "WHERE map_lease.expires_at < ? OR map_lease.holder = excluded.holder",
-            [LEASE_NAME, holder, stamp + ttl_s, stamp],
-        )
-    return db.table("map_lease").get(LEASE_NAME)["holder"] == holder
-
-
-def release_lease(db: sqlite_utils.Database, holder: str) -> None:
-    """Give the lease back (only if we still hold it)."""
-    with write_transaction(db):
-        db.table("map_lease").delete_where("name = ? AND holder = ?", [LEASE_NAME, holder])

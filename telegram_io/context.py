@@ -1,0 +1,61 @@
+"""Typed state for handlers and jobs, through python-telegram-bot's ``ContextTypes``.
+
+``context.bot_data`` is a :class:`BotData`, not a dict of string keys: the services (settings,
+database, responder), the flood guard, the cache of change lists for /changes, and the outbox
+sender's wake-up. ``context.chat_data`` is a :class:`ChatData`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
+
+from bot.alerts.digest import ChangeContexts
+from bot.flood import FloodGuard
+from bot.services import Services
+
+
+class Waker(Protocol):
+    """Something that can be asked to start work now (the outbox sender)."""
+
+    def kick(self) -> None: ...
+
+
+class BotData:
+    """Everything long-lived that handlers and jobs share, set up by
+    :func:`app.application.build_application`."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+        self.flood: FloodGuard | None = None
+        self.changes = ChangeContexts()
+        self.outbox: Waker | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the application was built without services")
+        return self._services
+
+    @services.setter
+    def services(self, services: Services) -> None:
+        self._services = services
+        self.flood = FloodGuard(services.settings.flood_limit_per_minute)
+
+    def wake_outbox(self) -> bool:
+        """Ask the sender to deliver what is due now; False if no sender runs here."""
+        if self.outbox is None:
+            return False
+        self.outbox.kick()
+        return True
+
+
+@dataclass
+class ChatData:
+    """Per-chat state (nothing yet beyond what PTB keeps)."""
+
+
+Context = CallbackContext[ExtBot[None], dict[object, object], ChatData, BotData]
+CONTEXT_TYPES = ContextTypes(chat_data=ChatData, bot_data=BotData)
