@@ -1,5 +1,8 @@
 """`careers-bot`: run the bot, chat with it in a terminal, ask it, check and evaluate knowledge.
 
+Each command imports what it needs inside its own function: ``careers-bot ask`` should not pay
+for python-telegram-bot, nor ``kb check`` for the sentence encoder.
+
 With no arguments it starts the terminal chat, which needs no token and stays on this machine.
 Configuration problems end the command with one line naming the setting (exit code 2).
 """

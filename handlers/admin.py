@@ -7,8 +7,10 @@ import logging
 from telegram import Update
 
 from bot.knowledge import KnowledgeError
+from bot.maps.refresh import summary_text
 from bot.render import escape
 from bot.reply import Button, Reply
+from jobs.refresh import run_refresh_job
 from telegram_io.context import Context
 from telegram_io.send import send_reply
 
@@ -72,9 +74,6 @@ async def refresh_force_button(update: Update, context: Context) -> None:
 
 
 async def _run_refresh(update: Update, context: Context, *, force: bool) -> None:
-    from bot.maps.refresh import summary_text
-    from jobs.refresh import run_refresh_job
-
     report = await run_refresh_job(context.bot_data, context.bot, force=force)
     kb = context.bot_data.services.kb
     buttons = ((Button(kb.message("refresh_force"), "refresh:force"),),) if report.status == "held" else ()

@@ -7,6 +7,7 @@ from telegram import Update
 from bot.answering.routing import search_job
 from bot.maps.cards import choices_reply, occupation_card, related_reply
 from bot.maps.search import OccupationIndex, level_in_words
+from bot.maps.store import latest_version
 from bot.render import escape
 from bot.reply import Button, Reply
 from bot.services import Services
@@ -126,8 +127,6 @@ async def route_button(update: Update, context: Context) -> None:
 
 async def about(update: Update, context: Context) -> None:
     """What the bot is, where its map data comes from, and the licence attribution."""
-    from bot.maps.store import latest_version
-
     services = context.bot_data.services
     version = latest_version(services.db)
     text = services.kb.message(

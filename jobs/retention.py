@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
 
@@ -35,8 +36,6 @@ def register_retention_job(application: Application) -> None:
     """Every day at 03:30 (bot's time zone); a missed run is caught up within 12 hours."""
     if application.job_queue is None:
         return
-    from zoneinfo import ZoneInfo
-
     tz = ZoneInfo(application.bot_data.services.settings.timezone)
     application.job_queue.run_daily(
         purge_job,

@@ -27,3 +27,16 @@ def test_ruff_finds_nothing() -> None:
 def test_mypy_finds_nothing() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_imports_flow_one_way_and_the_domain_knows_no_telegram() -> None:
+    """app → handlers → jobs → telegram_io → bot, and bot imports no telegram (pyproject.toml)."""
+    result = _run("lint-imports")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_module_grows_past_about_500_lines() -> None:
+    sizes = {path.relative_to(ROOT).as_posix(): len(path.read_text().splitlines())
+             for folder in ("app", "bot", "handlers", "jobs", "telegram_io")
+             for path in (ROOT / folder).rglob("*.py")}
+    assert {name: size for name, size in sizes.items() if size > 520} == {}
