@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -43,6 +44,20 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class ShortNetworkErrors(logging.Filter):
+    """A network failure is one line, not a traceback: the cause is the network, not the code
+    (``careers-bot run`` says what it is doing about it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            names = {type(e).__name__ for e in (error, error.__cause__, error.__context__) if e}
+            if names & {"NetworkError", "TimedOut", "ConnectError", "ConnectTimeout", "ReadTimeout"}:
+                record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+                record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
 def setup_logging(settings: Settings) -> None:
     """Log to stderr at the configured level; HTTP client request lines (which carry the token
     in their URLs) are kept at WARNING."""
@@ -50,6 +65,7 @@ def setup_logging(settings: Settings) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.maps_api_key,
                                               settings.webhook_secret) if s is not None]
+    handler.addFilter(ShortNetworkErrors())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -67,27 +83,55 @@ def _services(settings: Settings):
 # --- commands ---------------------------------------------------------------------------------
 
 
+START_RETRY_S = 5.0
+START_RETRY_MAX_S = 300.0
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the bot against Telegram: long polling, or a webhook with --webhook."""
+    """Run the bot against Telegram: long polling, or a webhook with --webhook.
+
+    If the Bot API cannot be reached at start (no network, Telegram down), say so in one line
+    and try again with a growing pause, until it works or the process is stopped.
+    """
+    from telegram.error import InvalidToken, NetworkError
+
+    from app.application import build_application
+
     token = settings.require_token()
     webhook_url = settings.webhook_url or ""
     if args.webhook and not webhook_url:
         raise ConfigError("CAREERS_BOT_WEBHOOK_URL is not set: --webhook needs the public HTTPS URL")
-    from app.application import build_application
+    check_schedule(settings)
+    delay = START_RETRY_S
+    while True:
+        application = build_application(settings, _services(settings), token=token, maps_refresh=True)
+        try:
+            if args.webhook:
+                secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+                application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
+                                        url_path=urlparse(webhook_url).path.lstrip("/"),
+                                        webhook_url=webhook_url, secret_token=secret, close_loop=False)
+            else:
+                application.run_polling(close_loop=False)
+            return 0
+        except InvalidToken:
+            raise ConfigError("TELEGRAM_BOT_TOKEN was refused by Telegram: check it with "
+                              "@BotFather") from None
+        except NetworkError as exc:
+            print(f"careers-bot: cannot reach the Telegram Bot API at {settings.telegram_base_url} "
+                  f"({exc.message}); trying again in {delay:.0f} s", file=sys.stderr, flush=True)
+            time.sleep(delay)
+            delay = min(delay * 2, START_RETRY_MAX_S)
 
-    application = build_application(settings, _services(settings), token=token, maps_refresh=True)
-    if args.webhook:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlparse(webhook_url).path.lstrip("/"),
-            webhook_url=webhook_url,
-            secret_token=secret,
-        )
-    else:
-        application.run_polling()
-    return 0
+
+def check_schedule(settings: Settings) -> None:
+    """The refresh schedule must parse (the settings check only looks at its shape)."""
+    from jobs.refresh import refresh_trigger
+
+    try:
+        refresh_trigger(settings.maps_cron, settings.timezone)
+    except ValueError as exc:
+        raise ConfigError(f"CAREERS_BOT_MAPS_CRON is invalid: {exc}") from None
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -133,7 +177,9 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
             print(problem)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
-    print(f"ok: {len(kb)} entries, {kb.question_count} alternate questions, no problems")
+    check_schedule(settings)
+    print(f"ok: {len(kb)} entries, {kb.question_count} alternate questions, no problems; "
+          "settings ok")
     return 0
 
 

@@ -7,15 +7,20 @@ it matches what @BotFather users expect. A malformed value stops start-up with o
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
+# One crontab field: numbers, names, *, ranges, steps, lists, and "mon#1" (first Monday).
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,#-]+")
 
 
 class ConfigError(Exception):
@@ -85,7 +90,39 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         """Accept "123, 456" from the environment as well as a list."""
         if isinstance(value, str):
-            return frozenset(int(part) for part in value.replace(",", " ").split())
+            parts = value.replace(",", " ").split()
+            bad = [p for p in parts if not p.lstrip("-").isdigit()]
+            if bad:
+                raise ValueError(f"must be Telegram user ids (numbers) separated by commas, "
+                                 f"e.g. 12345678,87654321; '{bad[0]}' is not a number")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone name (for example Europe/London)") from None
+        return value
+
+    @field_validator("maps_cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
+            raise ValueError(f"'{value}' is not a crontab (five fields: minute hour day month "
+                             "weekday, e.g. '0 6 * jan,apr,jul,oct mon#1')")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        """Telegram only calls webhooks over HTTPS (plain http is kept for a local Bot API)."""
+        if value and not value.startswith("https://") and urlparse(value).hostname not in (
+                "127.0.0.1", "localhost", "::1"):
+            raise ValueError("must be an https:// URL: Telegram only calls webhooks over HTTPS")
         return value
 
     def require_token(self) -> str:
@@ -106,4 +143,5 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"
         name = "TELEGRAM_BOT_TOKEN" if field == "TELEGRAM_BOT_TOKEN" else f"CAREERS_BOT_{field.upper()}"
-        raise ConfigError(f"{name} is invalid: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name} is invalid: {message}") from None

@@ -189,6 +189,8 @@ def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
             pass
     if not isinstance(reviewed, dt.date) or isinstance(reviewed, dt.datetime):
         problems.append(Problem(path, f"'reviewed' is not a date (YYYY-MM-DD): {meta['reviewed']!r}"))
+    elif reviewed > dt.date.today():
+        problems.append(Problem(path, f"'reviewed' is in the future: {reviewed}"))
     related: tuple[str, ...] = ()
     if "related" in meta:
         related = _str_list(meta, "related", path, problems)
@@ -213,6 +215,13 @@ def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
     )
 
 
+def _modified(entry: Entry) -> float:
+    try:
+        return entry.path.stat().st_mtime if entry.path else 0.0
+    except OSError:
+        return 0.0
+
+
 def check_entries(entries: Iterable[Entry]) -> list[Problem]:
     """Problems that only show across entries: duplicate ids and phrasings, dangling links."""
     problems: list[Problem] = []
@@ -226,13 +235,21 @@ def check_entries(entries: Iterable[Entry]) -> list[Problem]:
     seen: dict[str, Entry] = {}
     for entry in by_id.values():
         assert entry.path is not None
-        for phrasing in (entry.title, *entry.questions):
+        own: set[str] = set()
+        for index, phrasing in enumerate((entry.title, *entry.questions)):
             key = normalise(phrasing)
+            if key in own and index:  # (the title repeated as a question is harmless)
+                if normalise(entry.title) != key:
+                    problems.append(Problem(entry.path, f"question {phrasing!r} is listed twice"))
+                continue
+            own.add(key)
             other = seen.get(key)
             if other is not None and other.id != entry.id:
-                problems.append(
-                    Problem(entry.path, f"question {phrasing!r} duplicates one in '{other.id}'")
-                )
+                # Name the file edited last: that is where the duplicate was just added.
+                edited, kept = sorted((entry, other), key=_modified, reverse=True)
+                assert edited.path is not None and kept.path is not None
+                problems.append(Problem(edited.path, f"question {phrasing!r} is also in "
+                                                     f"'{kept.id}' ({kept.path.name})"))
             seen.setdefault(key, entry)
         for rid in entry.related:
             if rid not in by_id:

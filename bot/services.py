@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.db import open_db
 from bot.knowledge import KnowledgeBase, knowledge_fingerprint, load_knowledge
 from bot.maps.search import OccupationIndex, PhraseRules, current_occupation_index
+from bot.maps.store import latest_version, load_version
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Services:
     db: sqlite_utils.Database
     responder: Responder
     fingerprint: tuple[tuple[str, int, int], ...] = ()
+    maps_version: int | None = None
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -60,9 +62,22 @@ class Services:
         """Whether any file under ``knowledge/`` changed since the last (re)load."""
         return knowledge_fingerprint(self.settings.knowledge_dir) != self.fingerprint
 
-    def set_occupations(self, occupations: OccupationIndex) -> None:
+    def set_occupations(self, occupations: OccupationIndex, version: int | None = None) -> None:
         """Swap in a new occupational maps index (after a refresh)."""
         self.responder = make_responder(self.settings, self.responder.kb, occupations)
+        self.maps_version = version
+
+    def newer_maps_version(self) -> int | None:
+        """A stored map version newer than the one being searched (e.g. stored by
+        ``careers-bot refresh`` in another process), or None."""
+        latest = latest_version(self.db)
+        if latest is None or self.responder.occupations is None or latest.version == self.maps_version:
+            return None
+        return latest.version
+
+    def load_maps_version(self, version: int) -> OccupationIndex:
+        """Build the search index of a stored version (slow: run it off the event loop)."""
+        return OccupationIndex.build(load_version(self.db, version), self.phrase_rules)
 
 
 def make_responder(settings: Settings, kb: KnowledgeBase,
@@ -90,4 +105,6 @@ def build_services(settings: Settings, *, with_maps: bool = True) -> Services:
     occupations = None
     if with_maps:
         occupations = current_occupation_index(db, PhraseRules.from_data(kb.occupation_phrases))
-    return Services(settings, db, make_responder(settings, kb, occupations), fingerprint)
+    latest = latest_version(db)
+    return Services(settings, db, make_responder(settings, kb, occupations), fingerprint,
+                    latest.version if latest and occupations else None)

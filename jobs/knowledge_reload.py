@@ -1,7 +1,9 @@
-"""Picking up maintainers' edits to knowledge/ while the bot runs, without a restart."""
+"""Picking up what changed on disk while the bot runs, without a restart: maintainers' edits to
+knowledge/, and a map version stored by ``careers-bot refresh`` in another process."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram.ext import Application
@@ -14,14 +16,20 @@ log = logging.getLogger(__name__)
 
 
 async def reload_if_changed(context: Context) -> None:
-    """Reload when files changed; a broken edit is logged and the last good copy keeps serving."""
+    """Reload when files changed (a broken edit is logged and the last good copy keeps serving),
+    and search a map version another process stored (``careers-bot refresh``)."""
     services = context.bot_data.services
-    if not services.knowledge_changed():
-        return
-    try:
-        services.reload_knowledge()
-    except KnowledgeError as exc:
-        log.warning("knowledge edit refused, still serving the last good copy:\n%s", exc)
+    if services.knowledge_changed():
+        try:
+            services.reload_knowledge()
+        except KnowledgeError as exc:
+            log.warning("knowledge edit refused, still serving the last good copy:\n%s", exc)
+    version = services.newer_maps_version()
+    if version is not None:
+        index = await asyncio.to_thread(services.load_maps_version, version)
+        services.set_occupations(index, version)
+        context.bot_data.changes.clear()
+        log.info("occupational maps: now searching version %s, stored by another process", version)
 
 
 def register_reload_job(application: Application) -> None:

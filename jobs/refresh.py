@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "maps-refresh"
 CATCH_UP_JOB_ID = "maps-refresh-catch-up"
+RETRY_JOB_ID = "maps-refresh-retry"
+BUSY_RETRY_S = 10 * 60
 MISFIRE_GRACE_S = 6 * 60 * 60
 CATCH_UP_DELAY_S = 30.0
 CATCH_UP_RETRY_S = 6 * 60 * 60
@@ -127,7 +129,15 @@ def register_refresh_job(application: Application, settings: Settings) -> Job:
 
 async def refresh_job(context: Context) -> None:
     """The scheduled run."""
-    await run_refresh_job(context.bot_data, context.bot)
+    report = await run_refresh_job(context.bot_data, context.bot)
+    _retry_if_busy(context, report)
+
+
+def _retry_if_busy(context: Context, report: RefreshReport) -> None:
+    """Another refresh holds the lease: try again later (the catch-up sees the missed run)."""
+    if report.status == "busy" and context.job_queue is not None:
+        context.job_queue.run_once(catch_up_job, when=BUSY_RETRY_S, name="occupational maps retry",
+                                   job_kwargs=job_kwargs(RETRY_JOB_ID, misfire_grace_s=MISFIRE_GRACE_S))
 
 
 async def catch_up_job(context: Context) -> None:
@@ -136,7 +146,7 @@ async def catch_up_job(context: Context) -> None:
     trigger = refresh_trigger(services.settings.maps_cron, services.settings.timezone)
     if needs_catch_up(services.db, trigger, dt.datetime.now(dt.UTC)):
         log.info("occupational maps: a scheduled refresh was missed; catching up now")
-        await run_refresh_job(context.bot_data, context.bot)
+        _retry_if_busy(context, await run_refresh_job(context.bot_data, context.bot))
 
 
 async def run_refresh_job(bot_data: BotData, bot: Bot, *, force: bool = False) -> RefreshReport:
@@ -149,7 +159,7 @@ async def run_refresh_job(bot_data: BotData, bot: Bot, *, force: bool = False) -
     if report.stored and report.to_version is not None:
         new_map = load_version(db, report.to_version)
         index = await asyncio.to_thread(OccupationIndex.build, new_map, services.phrase_rules)
-        services.set_occupations(index)
+        services.set_occupations(index, report.to_version)
         bot_data.changes.clear()
         if len(report.changes):
             queued = enqueue_digests(db, report.changes, titles=report.titles, source=report.source,
@@ -164,6 +174,9 @@ async def run_refresh_job(bot_data: BotData, bot: Bot, *, force: bool = False) -
 def admin_message(report: RefreshReport) -> str:
     """The plain-text admin notice, cut to fit one Telegram message."""
     text = summary_text(report, attribution=False)
+    if report.status == "busy":
+        text += (f"\nThe bot will try again in {BUSY_RETRY_S // 60} minutes. If no refresh is "
+                 "running, a crashed one's lock is taken over then.")
     if len(text) <= ADMIN_MESSAGE_LIMIT:
         return text
     cut = text[:ADMIN_MESSAGE_LIMIT].rsplit("\n", 1)[0]

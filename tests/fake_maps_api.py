@@ -30,7 +30,8 @@ from bot.maps.model import Occupation, OccupationMap, Product, Route
 from bot.maps.parse import snapshot_lines
 
 Mode = Literal[
-    "ok", "unauthorized", "rate_limited", "server_error", "slow", "truncated", "empty_routes"
+    "ok", "unauthorized", "rate_limited", "server_error", "slow", "truncated", "empty_routes",
+    "empty_route", "missing_route",
 ]
 TECHNICAL_GROUPS = {2: "Technical", 3: "Technical", 4: "Higher technical", 5: "Higher technical"}
 
@@ -218,6 +219,9 @@ class FakeMapsApi:
                 body = body[: len(body) // 2]
             if self.mode == "empty_routes" and route_id is None:
                 body = b"[]"
+            if self.mode == "empty_route" and route_id is not None:
+                # 200 OK, the route itself, and no occupations at all.
+                body = json.dumps({**json.loads(body), "pathways": []}).encode()
         return web.Response(body=body, content_type="application/json")
 
     async def _route_list(self, request: web.Request) -> web.Response:
@@ -226,8 +230,12 @@ class FakeMapsApi:
             {
                 "id": int(rid) if rid.isdigit() else rid,
                 "name": routes[rid].name if rid in routes else rid,
+                # The API sends links as an array of {rel, href, title}.
+                "links": [{"rel": "route", "href": routes[rid].url, "title": "Route map"}]
+                if rid in routes and routes[rid].url else [],
             }
             for rid in sorted(self._bodies, key=lambda r: (len(r), r))
+            if not (self.mode == "missing_route" and rid == self.fail_route)
         ]
         return await self._respond(request, json.dumps(summaries).encode(), None)
 

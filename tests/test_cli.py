@@ -77,3 +77,25 @@ def test_kb_misses_groups_similar_questions_most_frequent_first(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].strip().startswith("3 × 'can i be a pilot'")
     assert any("1 × 'who won the match'" in line for line in lines)
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (None, "no such file"),
+    ('{"q": "hi"}\n', ":1: not a"),
+    ("not json\n", ":1: not a"),
+])
+def test_eval_with_a_missing_or_malformed_file_says_so_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, says: str) -> None:
+    path = tmp_path / "cases.jsonl"
+    if content is not None:
+        path.write_text(content)
+    assert main(["eval", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert says in err and len(err.splitlines()) == 1
+
+
+def test_eval_exits_1_when_a_floor_is_missed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text('{"q": "where is the nearest pizza place", "expect": "apprenticeship-pay"}\n')
+    assert main(["eval", str(path), "--min-topic", "0.5"]) == 1
+    assert "FLOOR MISSED" in capsys.readouterr().err

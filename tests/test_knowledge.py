@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,26 @@ def test_bad_dates_are_rejected(kb_dir: Path) -> None:
 
 def test_duplicate_questions_across_entries_are_rejected(kb_dir: Path) -> None:
     write_entry(kb_dir, "t-level-copy", "T Level again", ["What is a T-Level?"])
-    assert any("duplicates one in 't-level-basics'" in p for p in problems_of(kb_dir))
+    assert any("is also in 't-level-basics'" in p for p in problems_of(kb_dir))
+
+
+def test_a_duplicate_is_reported_in_the_file_just_edited_whatever_their_order(kb_dir: Path) -> None:
+    time.sleep(0.01)
+    path = write_entry(kb_dir, "a-earlier-in-order", "Another", ["t levels explained"])
+    found = [p for p in problems_of(kb_dir) if "t levels explained" in p]
+    assert found and all(p.startswith(str(path)) for p in found)
+    assert "t-level-basics.md" in found[0]
+
+
+def test_the_same_question_twice_in_one_entry_is_rejected(kb_dir: Path) -> None:
+    write_entry(kb_dir, "twice", "Twice", ["a question", "A question?"])
+    assert any("'A question?' is listed twice" in p for p in problems_of(kb_dir))
+
+
+def test_a_review_date_in_the_future_is_rejected(kb_dir: Path) -> None:
+    path = write_entry(kb_dir, "future", "Future", ["a future question"])
+    path.write_text(path.read_text().replace("reviewed: 2026-11-24", "reviewed: 2099-01-01"))
+    assert any("'reviewed' is in the future" in p for p in problems_of(kb_dir))
 
 
 def test_related_ids_must_exist(kb_dir: Path) -> None:

@@ -296,3 +296,13 @@ def test_errors_form_one_hierarchy() -> None:
     assert issubclass(RecordError, MapsDataError) and issubclass(EmptyMapError, MapsDataError)
     assert issubclass(MissingApiKeyError, MapsSourceError)
     assert issubclass(MapsDataError, MapsError) and issubclass(MapsSourceError, MapsError)
+
+
+def test_a_route_link_is_read_from_the_apis_array_of_links() -> None:
+    from bot.maps.parse import route_of
+
+    route = route_of({"id": 7, "name": "Digital", "links": [
+        {"rel": "self", "href": "https://api.example/Routes/7", "title": "API"},
+        {"rel": "route", "href": "https://occupational-maps.skillsengland.education.gov.uk/route/7",
+         "title": "Map"}]})
+    assert route.url == "https://occupational-maps.skillsengland.education.gov.uk/route/7"

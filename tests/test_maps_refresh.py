@@ -629,3 +629,17 @@ async def test_job_keeps_going_when_an_admin_cannot_be_reached(
     settings = api_settings(tmp_path, api, admin_ids=frozenset({998, 999}), maps_api_key=None)
     report = await run_refresh_job(job_bot_data(db, settings), bot)
     assert report.status == "failed" and bot.sent == [999]
+
+
+async def test_a_dry_run_counts_what_it_lists(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    from bot.maps.source import fetch_snapshot
+
+    planted = plant_changes(bundled_map())
+    path = write_snapshot(planted.modified, tmp_path / "s.jsonl")
+    report = await refresh_maps(db, lambda: fetch_snapshot(path), dry_run=True)
+    changes = report.changes
+    counts = (f"{len(changes.added)} added, {len(changes.removed)} removed, "
+              f"{len(changes.changed)} changed")
+    assert counts in report.reason
+    if changes.missing:
+        assert f"{len(changes.missing)} missing for the first time" in report.reason

@@ -40,3 +40,28 @@ def test_a_broken_file_leaves_the_old_knowledge_answering(services: Services) ->
     assert services.responder is before
     assert services.responder.reply("wot is a tlevel").id == "t-level-basics"
     assert not services.knowledge_changed()  # reported once, not at every check
+
+
+async def test_the_running_bot_searches_a_map_version_stored_by_another_process(
+        tmp_path: Path, copy_kb: Callable[[], Path]) -> None:
+    from types import SimpleNamespace
+
+    from bot.db import open_db
+    from bot.maps.parse import load_bundled_map
+    from bot.maps.store import save_version
+    from jobs.knowledge_reload import reload_if_changed
+    from telegram_io.context import BotData
+    from tests.fake_maps_api import plant_changes
+
+    settings = Settings(_env_file=None, database_path=tmp_path / "bot.db",  # type: ignore[call-arg]
+                        knowledge_dir=copy_kb(), reload_interval_s=0)
+    data = BotData()
+    data.services = build_services(settings)
+    assert data.services.responder.reply("power network craftsperson").kind != "occupation"
+    other = open_db(tmp_path / "bot.db")  # `careers-bot refresh` in another process
+    save_version(other, plant_changes(load_bundled_map()).modified, "cli")
+    other.close()
+    await reload_if_changed(SimpleNamespace(bot_data=data))  # type: ignore[arg-type]
+    reply = data.services.responder.reply("power network craftsperson")
+    assert (reply.kind, reply.id) == ("occupation", "OCC0156")
+    assert data.services.maps_version == 2

@@ -211,6 +211,7 @@ def parse_snapshot_lines(
 ) -> OccupationMap:
     """A map from JSONL lines (blank lines skipped); a bad line raises naming its line number."""
     occupations: list[Occupation] = []
+    names: dict[str, str] = {r.id: r.name for r in routes}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -219,7 +220,14 @@ def parse_snapshot_lines(
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise RecordError(record, f"not valid JSON (truncated?): {exc.msg}") from None
-        occupations.append(_occupation(data, record))
+        occupation = _occupation(data, record)
+        # One route, one name: a row that disagrees would be reported as two routes later.
+        if occupation.route_id and occupation.route_name:
+            known = names.setdefault(occupation.route_id, occupation.route_name)
+            if fold_text(known) != fold_text(occupation.route_name):
+                raise RecordError(record, f"route {occupation.route_id} is called "
+                                          f"'{occupation.route_name}' here but '{known}' elsewhere")
+        occupations.append(occupation)
     if not occupations:
         raise EmptyMapError("the snapshot has no occupations")
     return OccupationMap.of(_dedupe(occupations), routes, retrieved_at)
@@ -265,9 +273,22 @@ def route_of(route_json: Mapping[str, Any]) -> Route:
     name = _text(_first(route_json, "name", "routeName"))
     if not rid:
         raise MissingFieldError(f"route {name or '?'}", "id")
-    links = route_json.get("links")
-    url = _text(_first(links, "route", "publicUrl", "mapURL")) if isinstance(links, dict) else None
+    url = _route_link(route_json.get("links"))
     return Route(rid, name or rid, url if url and url.startswith(PUBLIC_SITE) else None)
+
+
+def _route_link(links: Any) -> str | None:
+    """The route's public map page from ``links``: the API sends an array of
+    ``{rel, href, title}``; an older shape was an object keyed by name."""
+    if isinstance(links, dict):
+        return _text(_first(links, "route", "publicUrl", "mapURL"))
+    for link in _items(links):
+        if isinstance(link, dict) and str(link.get("rel", "")).casefold() in (
+                "route", "self", "publicurl", "mapurl", "map"):
+            href = _text(link.get("href"))
+            if href and href.startswith(PUBLIC_SITE):
+                return href
+    return None
 
 
 def parse_api_route(route_json: Any) -> list[Occupation]:

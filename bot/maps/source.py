@@ -89,7 +89,7 @@ def _wait(policy: FetchPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, _Retryable) and error.retry_after is not None:
-            return min(error.retry_after, policy.max_backoff_s)
+            return error.retry_after  # at most max_backoff_s: longer waits give up at once
         return min(policy.backoff_s * 2 ** (state.attempt_number - 1), policy.max_backoff_s)
 
     return wait
@@ -105,10 +105,13 @@ async def _get_once(
         ):
             status = response.status_code
             if status == 429 or status >= 500:
-                raise _Retryable(
-                    f"{url} answered HTTP {status}",
-                    _retry_after(response.headers.get("Retry-After")),
-                )
+                wait = _retry_after(response.headers.get("Retry-After"))
+                if wait is not None and wait > policy.max_backoff_s:
+                    # Retrying early would only be refused again: give up and say when to retry.
+                    raise MapsSourceError(
+                        f"{url} answered HTTP {status} and asked us to wait {wait:.0f} s, longer "
+                        f"than the {policy.max_backoff_s:g} s this refresh waits; try again later")
+                raise _Retryable(f"{url} answered HTTP {status}", wait)
             if status in (401, 403):
                 raise MapsSourceError(
                     f"{url} answered HTTP {status}: the Skills England API key was refused; check "

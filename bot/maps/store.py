@@ -27,8 +27,13 @@ import sqlite_utils
 
 from bot.db import iso, utcnow, write_transaction
 from bot.maps.diff import ChangeList, diff_maps
-from bot.maps.model import BUNDLED_DIR, Occupation, OccupationMap, Route
+from bot.maps.model import BUNDLED_DIR, MapsError, Occupation, OccupationMap, Route
 from bot.maps.parse import bundled_snapshot_path, load_bundled_map
+
+
+class StaleBaseError(MapsError):
+    """The map changed under a refresh: its change list no longer describes the step."""
+
 
 # --- versions -------------------------------------------------------------------------------
 
@@ -100,16 +105,23 @@ def save_version(
     changes: ChangeList | None = None,
     missing: Collection[str] | None = None,
     now: dt.datetime | None = None,
+    base: int | None = None,
 ) -> int | None:
     """Store the map as a new version in one transaction; None if its hash equals the latest.
 
     ``missing`` (ids absent from this pull for the first time) replaces the missing-occupation
-    bookkeeping in the same transaction, also when the content is unchanged.
+    bookkeeping in the same transaction, also when the content is unchanged. ``base`` is the
+    version the change list was worked out against: if another process stored a newer one
+    meanwhile, :class:`StaleBaseError` is raised and nothing is written.
     """
     now = now or utcnow()
     content_hash = occupation_map.content_hash()
     with write_transaction(db):
         latest = latest_version(db)
+        if base is not None and latest is not None and latest.version != base:
+            raise StaleBaseError(
+                f"version {latest.version} was stored while this refresh compared with version "
+                f"{base}")
         next_version = (latest.version + 1) if latest else 1
         if missing is not None:
             _replace_missing(db, missing, next_version if latest is None else latest.version, now)
