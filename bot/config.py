@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
-from urllib.parse import urlparse
 from typing import Annotated, Literal
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator

@@ -30,7 +30,7 @@ async def test_a_question_gets_the_answer_sources_and_related_buttons(
     local_api.push_text(CHAT, "wot is a tlevel")
     [answer] = await local_api.wait_for_messages(CHAT, 1)
     assert "three A levels" in answer.text
-    assert '<a href="https://' in answer.text and "Last reviewed: 24 November 2026" in answer.text
+    assert '<a href="https://' in answer.text and "Last reviewed: 25 November 2026" in answer.text
     assert 1 <= len(answer.buttons) <= 3
     assert all(data.startswith("ans:") for _, data in answer.buttons)
 
