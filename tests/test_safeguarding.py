@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from functools import cache
 
+import json
+from pathlib import Path
+
 import pytest
 import yaml
 from telegram.ext import Application
@@ -19,6 +22,10 @@ from bot.text import Normaliser
 from tests.conftest import DATA, REAL_KB, real_responder
 
 MAX_FALSE_POSITIVES = 0.02
+
+
+def read_jsonl(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 @cache
@@ -103,6 +110,13 @@ def test_where_there_is_danger_now_999_comes_first(responder: Responder) -> None
 ])
 def test_careers_questions_are_not_safeguarding(responder: Responder, message: str) -> None:
     assert responder.reply(message).kind != "safeguarding"
+
+
+def test_short_follow_ups_are_not_read_as_disclosures(responder: Responder) -> None:
+    # Vague follow-ups sit close to everything; "r they paid" once got the exploitation help.
+    follow_ups = [row["q"] for row in read_jsonl(DATA / "followups.jsonl")]
+    flagged = [q for q in follow_ups if responder.reply(q).kind == "safeguarding"]
+    assert flagged == []
 
 
 def test_no_maintained_question_triggers_safeguarding(responder: Responder) -> None:

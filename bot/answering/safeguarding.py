@@ -14,7 +14,10 @@ Two checks, both on data a safeguarding lead reviews in ``knowledge/``:
    disclosure when it is very close to an exemplar (:data:`SURE`), or close (:data:`CLOSE`) and
    closer to an exemplar than to any careers text (the negative examples, every phrasing of the
    knowledge base and every job name on the maps) by :data:`GAP`; a sentence or clause of a
-   longer message, with less context, needs :data:`PART_CLOSE` and :data:`PART_GAP`. The thresholds were chosen for
+   longer message, with less context, needs :data:`PART_CLOSE` and :data:`PART_GAP`. A message of
+   :data:`SHORT_WORDS` words or fewer needs :data:`SHORT_GAP`: vague follow-ups ("r they paid",
+   "can i do one at 17") sit near everything, disclosures this short still clear it ("been cutting
+   again"), and the phrase list catches the direct ones. The thresholds were chosen for
    recall on ``tests/data/safeguarding.jsonl`` with false positives kept under 1% on every
    labelled set (``tests/test_safeguarding.py``).
 
@@ -47,6 +50,8 @@ PART_CLOSE = 0.62
 PART_GAP = 0.08
 CLEARER = 0.1
 PARTS_GATE = 0.35
+SHORT_WORDS = 6
+SHORT_GAP = 0.06
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ class SafeguardingDetector:
             best[category] = max(best.get(category, -1.0), float(similarity[:, column].max()))
         return best
 
-    def meaning_category(self, vectors: np.ndarray) -> str | None:
+    def meaning_category(self, vectors: np.ndarray, *, short: bool = False) -> str | None:
         """The category of the closest exemplar, when some part of the message is close enough
         to it and closer to it than to any careers text. Parts after the first (the whole
         message) are sentences and clauses, with less context: a stricter standard."""
@@ -168,7 +173,8 @@ class SafeguardingDetector:
         nearest = similarity.argmax(axis=1)
         best = similarity[np.arange(len(similarity)), nearest]
         whole = np.arange(len(best)) == 0
-        close, gap = np.where(whole, CLOSE, PART_CLOSE), np.where(whole, GAP, PART_GAP)
+        close = np.where(whole, CLOSE, PART_CLOSE)
+        gap = np.where(whole, SHORT_GAP if short else GAP, PART_GAP)
         flagged = (best >= SURE) | ((best >= close) & (best - careers >= gap))
         if not flagged.any():
             return None
@@ -197,7 +203,7 @@ class SafeguardingDetector:
         if category is not None:
             category = self._refine(category, vectors)
             return Concern(category, self._replies[category], "phrase")
-        category = self.meaning_category(vectors)
+        category = self.meaning_category(vectors, short=len(query.words) <= SHORT_WORDS)
         if category is not None:
             return Concern(category, self._replies[category], "meaning")
         return None
