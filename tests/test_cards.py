@@ -157,3 +157,9 @@ def test_profile_and_degree_data_name_occupations_on_the_map(responder: Responde
     assert set(responder.kb.degree_routes) <= ids
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) for slug in responder.kb.job_profiles.values())
 
+
+
+@pytest.mark.parametrize("question", ["motor vehicle mechanic", "i want to be a motor vehicle mechanic"])
+def test_a_job_named_in_full_is_not_rewritten_by_its_everyday_synonym(responder: Responder,
+                                                                      question: str) -> None:
+    assert responder.reply(question).kind == "occupation"
