@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlparse
 
+from app.kb_tools import add_parsers as add_kb_tools
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
 from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
@@ -146,15 +147,18 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer one question (or one per stdin line with `-`)."""
+    from bot.answering.followup import topic_of
     from bot.render import html_to_plain
 
     responder = _services(settings).responder
     questions = sys.stdin if args.question == "-" else [args.question]
+    topic = None
     for question in questions:
         question = question.rstrip("\n")
         if args.question == "-" and not question.strip():
             continue
-        reply = responder.reply(question)
+        reply = responder.reply(question, topic if args.conversation else None)
+        topic = topic_of(reply) or topic
         if args.json:
             print(json.dumps(reply.as_json(), ensure_ascii=False), flush=True)
         else:
@@ -180,23 +184,6 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
     check_schedule(settings)
     print(f"ok: {len(kb)} entries, {kb.question_count} alternate questions, no problems; "
           "settings ok")
-    return 0
-
-
-def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
-    """Questions the bot could not answer, grouped by similar wording, most frequent first."""
-    from bot.db import open_db
-    from bot.misses import group_misses
-    from bot.usage import unanswered_questions
-
-    groups = group_misses(unanswered_questions(open_db(settings.database_path)))
-    if not groups:
-        print("No unanswered questions logged.")
-        return 0
-    for group in groups[: args.limit]:
-        print(f"{group.count:4d} × {group.example!r}  (last asked {group.last_asked[:10]})")
-        for other in sorted(set(group.questions) - {group.example})[:3]:
-            print(f"       also: {other!r}")
     return 0
 
 
@@ -285,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question; '-' reads one per line from stdin")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--conversation", action="store_true",
+                     help="with '-': read the lines as one conversation, each a possible "
+                          "follow-up of the answer before it")
     ask.set_defaults(func=cmd_ask)
 
     kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command",
@@ -292,9 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = kb.add_parser("check", help="validate knowledge/ (exit 1 on problems)")
     check.add_argument("path", nargs="?", help="knowledge folder (default: the configured one)")
     check.set_defaults(func=cmd_kb_check)
-    misses = kb.add_parser("misses", help="questions the bot could not answer, grouped")
-    misses.add_argument("--limit", type=int, default=30)
-    misses.set_defaults(func=cmd_kb_misses)
+    add_kb_tools(sub, kb)
 
     ev = sub.add_parser(
         "eval", help="score answers on JSONL files of labelled questions",
