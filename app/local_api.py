@@ -160,7 +160,12 @@ class LocalBotApi:
 
     def push_callback(self, chat_id: int, data: str, message_id: int | None = None) -> int:
         """Queue a button press on one of the bot's messages."""
-        message = self._messages.get(message_id or self._message_id) or {
+        if message_id is None:
+            # The bot's latest message in this chat, as a tap on it would carry.
+            message_id = next((i for i in reversed(self._messages)
+                               if self._messages[i]["chat"]["id"] == chat_id
+                               and self._messages[i]["from"] is BOT_USER), None)
+        message = self._messages.get(message_id or -1) or {
             "message_id": message_id or self._message_id,
             "date": int(time.time()),
             "chat": self._chat(chat_id),

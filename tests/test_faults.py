@@ -289,11 +289,18 @@ def test_a_bot_that_cannot_reach_telegram_says_so_in_one_line_and_retries(tmp_pa
            "CAREERS_BOT_TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",
            "CAREERS_BOT_DATABASE_PATH": str(tmp_path / "bot.db")}
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "run"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    os.set_blocking(process.stderr.fileno(), False)
+    err = ""
     try:
-        time.sleep(8)
+        # Start-up takes a few seconds, more on a busy machine: wait for the retry line.
+        deadline = time.monotonic() + 60
+        while "trying again" not in err and time.monotonic() < deadline:
+            err += (process.stderr.read() or b"").decode()
+            time.sleep(0.2)
     finally:
         process.kill()
-        _, err = process.communicate()
+        err += (process.communicate()[1] or b"").decode()
     assert "cannot reach the Telegram Bot API" in err and "trying again in 5 s" in err
     assert "Traceback" not in err
