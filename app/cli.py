@@ -16,17 +16,16 @@ import logging
 import os
 import sys
 import time
-import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlparse
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
 from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
 
-if typing.TYPE_CHECKING:  # only for annotations: `kb check --stale` imports what it needs
+if TYPE_CHECKING:  # only for annotations: `kb check --stale` imports what it needs
     from collections.abc import Iterable
 
     from bot.knowledge import Entry

@@ -119,6 +119,11 @@ _SOURCE_GRADE = re.compile(r"(?<![\w\\])" + _GRADE_UNIT.format(star=_STAR) + r"+
 _SHOWN_GRADE = re.compile(r"(?<!\w)" + _GRADE_UNIT.format(star=r"\*") + r"+(?!\w)")
 
 
+def shown_text(source: str) -> str:
+    """The words a student reads in a rendered entry: its HTML with the tags (and link URLs) gone."""
+    return html.unescape(re.sub(r"</?[a-z-]+[^>]*>", "", markdown_to_html(source)))
+
+
 def swallowed_grade_stars(source: str) -> list[str]:
     """Grades with stars in ``source`` that the rendered answer no longer shows.
 
@@ -130,8 +135,7 @@ def swallowed_grade_stars(source: str) -> list[str]:
     wanted = [t.replace("\\", "") for t in _SOURCE_GRADE.findall(source) if "*" in t]
     if not wanted:
         return []
-    shown_text = html.unescape(re.sub(r"</?[a-z-]+[^>]*>", "", markdown_to_html(source)))
-    shown = Counter(t for t in _SHOWN_GRADE.findall(shown_text) if "*" in t)
+    shown = Counter(t for t in _SHOWN_GRADE.findall(shown_text(source)) if "*" in t)
     lost = []
     for grade in wanted:  # in the order the maintainer wrote them
         if shown[grade]:
