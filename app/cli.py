@@ -18,13 +18,18 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlparse
 
 from app.kb_tools import add_parsers as add_kb_tools
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
 from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
+
+if TYPE_CHECKING:  # only for annotations: `kb check --stale` imports what it needs
+    from collections.abc import Iterable
+
+    from bot.knowledge import Entry
 
 log = logging.getLogger("careers_bot")
 
@@ -184,6 +189,32 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
     check_schedule(settings)
     print(f"ok: {len(kb)} entries, {kb.question_count} alternate questions, no problems; "
           "settings ok")
+    if args.stale:
+        return print_stale(kb.entries.values(), settings.timezone,
+                           args.months or settings.review_max_age_months)
+    return 0
+
+
+def print_stale(entries: Iterable[Entry], timezone: str, months: int) -> int:
+    """`kb check --stale`: what is due for review today, one line each; exit 1 if anything is."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from bot.review import last_change, report_lines, review_report
+
+    today = dt.datetime.now(ZoneInfo(timezone)).date()
+    report = review_report(entries, today, months)
+    for line in report_lines(report):
+        print(line)
+    if report:
+        with_figures = len({f.entry.id for f in report.stale_figures})
+        print(f"{len(report.due_ids)} entries due for review: {len(report.old_reviews)} reviewed "
+              f"before {report.review_before}, {with_figures} with {len(report.stale_figures)} "
+              "figure(s) older than their yearly change", file=sys.stderr)
+        return 1
+    print(f"stale: nothing due (no entry reviewed before {report.review_before}; no money figure "
+          f"dated before {last_change(today, 'money')} or course fact before "
+          f"{last_change(today, 'course')})")
     return 0
 
 
@@ -258,6 +289,12 @@ def cmd_refresh(settings: Settings, args: argparse.Namespace) -> int:
                                        as_json=args.json, force=args.force))
 
 
+def _months(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of months, 1 or more: {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="careers-bot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -281,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                                           required=True)
     check = kb.add_parser("check", help="validate knowledge/ (exit 1 on problems)")
     check.add_argument("path", nargs="?", help="knowledge folder (default: the configured one)")
+    check.add_argument("--stale", action="store_true",
+                       help="also list entries due for review: reviewed too long ago, or with a "
+                            "money figure from before the last 1 April or a course fact from "
+                            "before the last 1 September (exit 1 if any)")
+    check.add_argument("--months", type=_months, metavar="N",
+                       help="with --stale: review age in months (default: "
+                            "CAREERS_BOT_REVIEW_MAX_AGE_MONTHS, 6)")
     check.set_defaults(func=cmd_kb_check)
     add_kb_tools(sub, kb)
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     # Knowledge reload: how often the running bot checks `knowledge/` for edits (0 = never).
     reload_interval_s: float = Field(default=30.0, ge=0)
+    # An entry reviewed longer ago than this is due for review (`kb check --stale`, monthly reminder).
+    review_max_age_months: int = Field(default=6, ge=1, le=120)
 
     # Webhook mode (production). Used by `careers-bot run --webhook`.
     webhook_listen: str = "0.0.0.0"

@@ -16,9 +16,12 @@ import sqlite_utils
 
 from bot.db import iso, utcnow, write_transaction
 from bot.knowledge import KnowledgeBase
+from bot.review import review_report
 
 # Kinds shown in reports, in this order; other kinds (small talk, safeguarding) are counted too.
 REPORTED_KINDS = ("answer", "occupation", "clarify", "fallback")
+# /stats lists entries due for review by this age (and stale figures), as `kb check --stale`.
+REVIEW_MONTHS = 6
 
 
 def record_rating(db: sqlite_utils.Database, entry_id: str, helpful: bool,
@@ -80,12 +83,6 @@ def shares(counts: dict[str, int]) -> dict[str, float]:
     return {k: (counts.get(k, 0) / total if total else 0.0) for k in REPORTED_KINDS}
 
 
-def entries_due_for_review(kb: KnowledgeBase, today: dt.date, months: int = 6) -> list[str]:
-    """Entries whose ``reviewed`` date is more than ``months`` months before ``today``."""
-    cutoff = today - dt.timedelta(days=round(months * 30.44))
-    return sorted(e.id for e in kb.entries.values() if e.reviewed < cutoff)
-
-
 def feedback_lines(db: sqlite_utils.Database, kb: KnowledgeBase, today: dt.date) -> list[str]:
     """The feedback part of ``/stats``: this week's shares, ratings, the least helpful entries,
     entries never shown and entries due for review (wording from ``messages.yaml``)."""
@@ -109,6 +106,6 @@ def feedback_lines(db: sqlite_utils.Database, kb: KnowledgeBase, today: dt.date)
     never = sorted(set(kb.entries) - set(shown))
     lines.append(kb.message("stats_never_shown", count=len(never),
                             examples=", ".join(never[:5]) or "-"))
-    due = entries_due_for_review(kb, today)
+    due = review_report(kb.entries.values(), today, REVIEW_MONTHS).due_ids
     lines.append(kb.message("stats_due_review", count=len(due), examples=", ".join(due[:5]) or "-"))
     return lines

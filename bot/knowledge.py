@@ -20,6 +20,7 @@ import frontmatter
 import yaml
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
+from bot.render import swallowed_grade_stars
 from bot.text import normalise
 
 REQUIRED_KEYS = ("id", "title", "questions", "tags", "sources", "reviewed")
@@ -209,6 +210,10 @@ def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
         related = _str_list(meta, "related", path, problems)
     if not post.content.strip():
         problems.append(Problem(path, "the answer body is empty"))
+    for grade in swallowed_grade_stars(post.content):
+        escaped = grade.replace("*", "\\*")
+        problems.append(Problem(path, f"Markdown reads the star(s) in {grade!r} as italics, so "
+                                      f"students see that grade without them: write {escaped}"))
     if problems:
         return None, problems
     assert isinstance(entry_id, str) and isinstance(title, str) and isinstance(reviewed, dt.date)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from typing import Any
 
 import mistune
@@ -108,6 +109,40 @@ def markdown_to_html(source: str) -> str:
     assert isinstance(rendered, str)
     rendered = rendered.replace("<del>", "<s>").replace("</del>", "</s>")
     return re.sub(r"\n{3,}", "\n\n", rendered).strip()
+
+
+# A grade written with stars: A*, D*, Distinction*, and runs such as A*A*A* or D*DD. In the
+# source a star is escaped or a single "*" (a double one is bold, never a grade star).
+_STAR = r"(?:\\\*|\*(?!\*))"
+_GRADE_UNIT = r"(?:(?:Distinction|[AD]){star}?|[BCEMP])"
+_SOURCE_GRADE = re.compile(r"(?<![\w\\])" + _GRADE_UNIT.format(star=_STAR) + r"+(?!\w)")
+_SHOWN_GRADE = re.compile(r"(?<!\w)" + _GRADE_UNIT.format(star=r"\*") + r"+(?!\w)")
+
+
+def shown_text(source: str) -> str:
+    """The words a student reads in a rendered entry: its HTML with the tags (and link URLs) gone."""
+    return html.unescape(re.sub(r"</?[a-z-]+[^>]*>", "", markdown_to_html(source)))
+
+
+def swallowed_grade_stars(source: str) -> list[str]:
+    """Grades with stars in ``source`` that the rendered answer no longer shows.
+
+    Markdown pairs a star after a grade letter with the next one as italics, so "A*A*A*" reaches
+    students as "AAA*". Compared on the text students see, so escaped stars (``A\\*``) and bold
+    around a grade (``**A**``) pass; a star that really opens or closes emphasis next to a grade
+    letter ("*Plan A*") is reported too: this check cannot tell it from a grade star.
+    """
+    wanted = [t.replace("\\", "") for t in _SOURCE_GRADE.findall(source) if "*" in t]
+    if not wanted:
+        return []
+    shown = Counter(t for t in _SHOWN_GRADE.findall(shown_text(source)) if "*" in t)
+    lost = []
+    for grade in wanted:  # in the order the maintainer wrote them
+        if shown[grade]:
+            shown[grade] -= 1
+        else:
+            lost.append(grade)
+    return lost
 
 
 def _tokens(text: str) -> list[str]:

@@ -14,6 +14,7 @@ from jobs.knowledge_reload import register_reload_job
 from jobs.outbox import register_outbox_job
 from jobs.refresh import register_refresh_job
 from jobs.retention import register_retention_job
+from jobs.review_reminder import register_review_reminder
 from jobs.safeguarding_report import register_safeguarding_report
 from telegram_io.context import BotData
 
@@ -28,6 +29,8 @@ def register_jobs(application: Application[Any, Any, Any, Any, BotData, Any], *,
     register_retention_job(application)
     # Daily at 08:00, only with a safeguarding contact: yesterday's counts by category.
     register_safeguarding_report(application)
+    # Monthly on the 1st at 09:00, only with admins: entries due for review (bot/review.py).
+    register_review_reminder(application)
     # Every 15 s: queue digests of versions stored elsewhere, deliver what is due.
     register_outbox_job(application)
     if maps_refresh:

@@ -30,6 +30,10 @@ REQUIRED_IDS = {
     "work-experience", "employability-skills", "digital-and-ai-skills", "changing-careers",
     "post-16-options", "ucas-points", "financial-support-16-19", "send-support", "skills-bootcamps",
     "bot-help", "privacy", "adviser-alerts",
+    # Added for students choosing in 2027 (V Levels, BTECs, benefits, rights, resits).
+    "v-levels", "btecs", "child-benefit-and-apprenticeships", "young-workers-rights",
+    "jobs-after-an-apprenticeship", "leaving-school-at-16", "vocational-grades",
+    "level-2-courses-2027", "gcse-resits", "apprenticeship-units",
 }
 RESPONDER = Responder(KB)
 ENTRIES = sorted(KB.entries.values(), key=lambda e: e.id)

@@ -113,3 +113,32 @@ def test_kb_check_exits_one_naming_the_broken_file(kb_dir: Path, capsys: pytest.
     (kb_dir / "entries" / "bot-help.md").write_text("---\nid: [unclosed\n---\nbody\n")
     assert main(["kb", "check", str(kb_dir)]) == 1
     assert "bot-help.md" in capsys.readouterr().out
+
+
+def test_a_grade_star_read_as_italics_is_reported_in_its_file(kb_dir: Path) -> None:
+    path = write_entry(kb_dir, "top-grades", "Top grades", ["what is the top grade"],
+                       body="A Distinction\\* is worth the same as A*A*A* at A level.")
+    found = [p for p in problems_of(kb_dir) if "'A*A*A*'" in p]
+    assert len(found) == 1 and found[0].startswith(str(path))
+    assert "write A\\*A\\*A\\*" in found[0]
+
+
+def test_every_swallowed_grade_in_an_entry_is_reported(kb_dir: Path) -> None:
+    write_entry(kb_dir, "two-grades", "Two grades", ["two starred grades"],
+                body="D*D*D* in an Extended Diploma, or A*A* and a B.")
+    found = [p for p in problems_of(kb_dir) if "two-grades.md" in p]
+    assert len(found) == 2 and "'D*D*D*'" in found[0] and "'A*A*'" in found[1]
+
+
+def test_escaped_lone_and_bold_grades_pass(kb_dir: Path) -> None:
+    write_entry(kb_dir, "fine-grades", "Fine grades", ["grades written well"],
+                body="Get A\\*A\\*A\\* or D\\*DD. An A* alone is fine, and so is **A** in maths.")
+    assert "fine-grades" in load_knowledge(kb_dir).entries
+
+
+def test_kb_check_names_the_entry_whose_grade_lost_its_stars(
+        kb_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_entry(kb_dir, "ucas-grades", "UCAS grades", ["ucas points for grades"],
+                body="168 points, like A*A*A*.")
+    assert main(["kb", "check", str(kb_dir)]) == 1
+    assert "ucas-grades.md: Markdown reads the star(s) in 'A*A*A*'" in capsys.readouterr().out
