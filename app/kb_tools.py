@@ -68,7 +68,7 @@ def cmd_kb_suggest(settings: Settings, args: argparse.Namespace) -> int:
     print(f"added to {path}: {added[0]!r}" if added else f"{path} already has that phrasing")
     from app.cli import cmd_kb_check
 
-    return cmd_kb_check(settings, argparse.Namespace(path=None))
+    return cmd_kb_check(settings, argparse.Namespace(path=None, stale=False, months=None))
 
 
 def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
