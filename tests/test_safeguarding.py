@@ -3,9 +3,8 @@ help for each kind of risk, and leaves careers questions with alarming words alo
 
 from __future__ import annotations
 
-from functools import cache
-
 import json
+from functools import cache
 from pathlib import Path
 
 import pytest
