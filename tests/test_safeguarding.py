@@ -12,11 +12,11 @@ import yaml
 from telegram.ext import Application
 
 from app.local_api import LocalBotApi
-from bot.answering.encoder import embedding_cache
 from bot.answering.evaluation import EvalReport, evaluate, read_cases
 from bot.answering.query import QueryReader
 from bot.answering.responder import Responder
 from bot.answering.safeguarding import SafeguardingDetector
+from bot.encoder import embedding_cache
 from bot.text import Normaliser
 from tests.conftest import DATA, REAL_KB, real_responder
 
