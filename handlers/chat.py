@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.reply import Reply
-from bot.usage import log_unanswered, record_safeguarding_reply, touch_user
+from bot.usage import log_unanswered, record_safeguarding_reply, role_of, touch_user
 from telegram_io.context import Context, chat_memory
 from telegram_io.send import send_reply
 
@@ -22,12 +22,19 @@ def _remember(update: Update, context: Context) -> None:
         touch_user(context.bot_data.services.db, chat.id)
 
 
+def welcome_for(update: Update, context: Context) -> Reply:
+    """The welcome and main menu, worded for the role the chat gave with /role."""
+    services = context.bot_data.services
+    chat = update.effective_chat
+    role = role_of(services.db, chat.id) if chat and chat.type == ChatType.PRIVATE else None
+    return services.responder.welcome(role)
+
+
 async def start(update: Update, context: Context) -> None:
     """Welcome the student and show the main menu."""
     _remember(update, context)
-    responder = context.bot_data.services.responder
     assert update.effective_chat is not None
-    await send_reply(context.bot, update.effective_chat.id, responder.welcome())
+    await send_reply(context.bot, update.effective_chat.id, welcome_for(update, context))
 
 
 async def home_button(update: Update, context: Context) -> None:
@@ -35,8 +42,7 @@ async def home_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     await query.answer()
-    responder = context.bot_data.services.responder
-    await send_reply(context.bot, update.effective_chat.id, responder.welcome())
+    await send_reply(context.bot, update.effective_chat.id, welcome_for(update, context))
 
 
 async def help_command(update: Update, context: Context) -> None:

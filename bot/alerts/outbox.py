@@ -147,6 +147,7 @@ def current_digest(db: sqlite_utils.Database, item: OutboxItem, *, texts: Messag
         return True
     body_key = f"{item.refresh_key}|{subscription.key}"
     row = db.execute("SELECT id FROM outbox_bodies WHERE body_key = ?", [body_key]).fetchone()
+    rendered: tuple[list[str], list[list[tuple[str, str]]]] | None = None
     if row is None:
         version = item.refresh_key.removeprefix("maps:v")
         found = (contexts or ChangeContexts()).get(db, int(version)) if version.isdigit() else None
@@ -154,14 +155,14 @@ def current_digest(db: sqlite_utils.Database, item: OutboxItem, *, texts: Messag
         if digest is None:
             mark_skipped(db, item.id, "routes changed: nothing new on them")
             return False
-        parts, buttons = _digest_body(digest, subscription.routes, texts or bundled_messages(),
-                                      timezone)
-        body_id = _store_body(db, body_key, item.refresh_key, parts, buttons)
-    else:
-        body_id = int(row[0])
-    db.execute("UPDATE outbox SET body_id = ?, updated_at = ? WHERE id = ?", [body_id, iso(), item.id])
-    parts_json, buttons_json = db.execute("SELECT parts, buttons FROM outbox_bodies WHERE id = ?",
-                                          [body_id]).fetchone()
+        rendered = _digest_body(digest, subscription.routes, texts or bundled_messages(), timezone)
+    with write_transaction(db):
+        body_id = (_store_body(db, body_key, item.refresh_key, *rendered) if rendered
+                   else int(row[0]))
+        db.execute("UPDATE outbox SET body_id = ?, updated_at = ? WHERE id = ? AND parts_sent = 0",
+                   [body_id, iso(), item.id])
+        parts_json, buttons_json = db.execute("SELECT parts, buttons FROM outbox_bodies WHERE id = ?",
+                                              [body_id]).fetchone()
     item.parts, item.buttons = json.loads(parts_json), json.loads(buttons_json or "[]")
     item.routes_key = subscription.key
     return True
