@@ -24,6 +24,7 @@ from bot.alerts.outbox import (
 from bot.alerts.status import (
     map_overview_text,
     map_timeline,
+    maps_in_use_text,
     next_digest,
     recent_status_changes,
     route_level_counts,
@@ -177,3 +178,9 @@ def test_csv_for_one_route_and_formula_cells_are_defused() -> None:
     found = replace(diff_maps(OLD, risky), from_version=1, to_version=2)
     text, _ = changes_csv(found, MapContext.from_maps(OLD, risky, version=2, previous=1), TEXTS)
     assert "'=HYPERLINK(1)" in text
+
+
+def test_maps_from_the_api_are_dated_as_served_not_published(db: sqlite_utils.Database) -> None:
+    stored_refresh(db)  # version 2 came from the API
+    text = maps_in_use_text(map_timeline(db, None), TEXTS, "Europe/London")
+    assert "from the Skills England API, as served on 11 December 2026" in text

@@ -76,7 +76,9 @@ def maps_in_use_text(timeline: MapTimeline, texts: Messages, timezone: str) -> s
     """"Version 1: Skills England's occupational maps as published on 11 September 2026 …"."""
     if timeline.version is None:
         return texts.message("timeline_no_maps")
-    published = (texts.message("timeline_published", date=long_date(timeline.published, timezone))
+    # The API serves the live maps: its date is when they were fetched, not a publication date.
+    key = "timeline_served" if (timeline.source or "").startswith("api") else "timeline_published"
+    published = (texts.message(key, date=long_date(timeline.published, timezone))
                  if timeline.published else "")
     return texts.message("timeline_maps", version=timeline.version, published=published,
                          source=escape(source_name(timeline.source, texts)),
