@@ -29,6 +29,7 @@ from app.cli_help import (
     EPILOG,
     EVAL_DESCRIPTION,
 )
+from app.kb_tools import add_parsers as add_kb_tools
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
 from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
@@ -185,15 +186,18 @@ def cmd_changes(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer one question (or one per stdin line with `-`)."""
+    from bot.answering.followup import topic_of
     from bot.render import html_to_plain
 
     responder = _services(settings).responder
     questions = sys.stdin if args.question == "-" else [args.question]
+    topic = None
     for question in questions:
         question = question.rstrip("\n")
         if args.question == "-" and not question.strip():
             continue
-        reply = responder.reply(question)
+        reply = responder.reply(question, topic if args.conversation else None)
+        topic = topic_of(reply) or topic
         if args.json:
             print(json.dumps(reply.as_json(), ensure_ascii=False), flush=True)
         else:
@@ -219,23 +223,6 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
     check_schedule(settings)
     print(f"ok: {len(kb)} entries, {kb.question_count} alternate questions, no problems; "
           "settings ok")
-    return 0
-
-
-def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
-    """Questions the bot could not answer, grouped by similar wording, most frequent first."""
-    from bot.db import open_db
-    from bot.misses import group_misses
-    from bot.usage import unanswered_questions
-
-    groups = group_misses(unanswered_questions(open_db(settings.database_path)))
-    if not groups:
-        print("No unanswered questions logged.")
-        return 0
-    for group in groups[: args.limit]:
-        print(f"{group.count:4d} × {group.example!r}  (last asked {group.last_asked[:10]})")
-        for other in sorted(set(group.questions) - {group.example})[:3]:
-            print(f"       also: {other!r}")
     return 0
 
 
@@ -354,9 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "standard input")
     ask.add_argument("--json", action="store_true",
                      help="print one JSON object per question (kind, id, score, candidates, text)")
+    ask.add_argument("--conversation", action="store_true",
+                     help="with -: read the lines as one conversation, each a possible follow-up "
+                          "of the answer before it")
     ask.set_defaults(func=cmd_ask)
 
-    kb_parser = command("kb", "knowledge base tools: check, misses, report",
+    kb_parser = command("kb", "knowledge base tools: check, misses, suggest, report",
                         "Knowledge base tools for maintainers.")
     kb = kb_parser.add_subparsers(dest="kb_command", required=True, title="commands",
                                   metavar="COMMAND")
@@ -368,13 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", metavar="FOLDER",
                        help="knowledge folder to check (default: CAREERS_BOT_KNOWLEDGE_DIR)")
     check.set_defaults(func=cmd_kb_check)
-    misses = kb.add_parser("misses", help="questions the bot could not answer, grouped",
-                           description="Questions the bot could not answer, grouped by similar "
-                                       "wording, most frequent first, with when each was last "
-                                       "asked. Questions are kept without any chat id.")
-    misses.add_argument("--limit", type=int, default=30, metavar="N",
-                        help="show at most N groups (default: 30)")
-    misses.set_defaults(func=cmd_kb_misses)
+    add_kb_tools(sub, kb)
 
     ev = command("eval", "score answers on JSON Lines files of labelled questions",
                  EVAL_DESCRIPTION)

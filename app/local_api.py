@@ -28,7 +28,7 @@ Fault = Literal["500", "garbage", "slow", "drop"]
 BOT_USER = {"id": 1000001, "is_bot": True, "first_name": "Careers Bot", "username": "careers_test_bot"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "cache_time", "retry_after"}
 _JSON_FIELDS = {"reply_markup", "entities", "allowed_updates", "commands", "scope",
-                "link_preview_options", "reply_parameters"}
+                "link_preview_options", "reply_parameters", "results", "button"}
 
 
 @dataclass
@@ -89,6 +89,9 @@ class LocalBotApi:
         self._updates: list[dict[str, Any]] = []
         self._update_id = 0
         self._message_id = 0
+        # Every message seen or sent, by id, so a button press carries its message (and the
+        # question it quotes) as Telegram does.
+        self._messages: dict[int, dict[str, Any]] = {}
         self._new_update = asyncio.Event()
         self._sent_event = asyncio.Event()
         self._listeners: list[Callable[[SentMessage], None]] = []
@@ -152,6 +155,7 @@ class LocalBotApi:
             "from": self._user(user_id or chat_id),
             **message,
         }
+        self._messages[self._message_id] = body
         return self._queue({"message": body})
 
     def push_text(self, chat_id: int, text: str, **kwargs: Any) -> int:
@@ -164,7 +168,7 @@ class LocalBotApi:
 
     def push_callback(self, chat_id: int, data: str, message_id: int | None = None) -> int:
         """Queue a button press on one of the bot's messages."""
-        message = {
+        message = self._messages.get(message_id or self._message_id) or {
             "message_id": message_id or self._message_id,
             "date": int(time.time()),
             "chat": self._chat(chat_id),
@@ -328,11 +332,25 @@ class LocalBotApi:
                                   "file_name": upload.get("filename"),
                                   "file_size": len(upload.get("content") or b"")}
             result["caption"] = params.get("caption", "")
+        quoted = (params.get("reply_parameters") or {}).get("message_id")
+        if quoted in self._messages:
+            result["reply_to_message"] = self._messages[quoted]
+        self._messages[message_id] = result
         return result
+
+    def push_inline_query(self, user_id: int, query: str) -> int:
+        """Queue an inline query ("@bot t level pay" typed in any chat)."""
+        return self._queue({"inline_query": {"id": str(self._update_id + 1),
+                                             "from": self._user(user_id), "query": query,
+                                             "offset": ""}})
+
+    async def _m_answerinlinequery(self, params: dict[str, Any]) -> web.Response:
+        self._record("answerInlineQuery", params)
+        return self._ok(True)
 
     async def _m_getme(self, params: dict[str, Any]) -> web.Response:
         return self._ok({**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False,
-                         "supports_inline_queries": False})
+                         "supports_inline_queries": True})
 
     async def _m_getupdates(self, params: dict[str, Any]) -> web.Response:
         offset = int(params.get("offset") or 0)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     telegram_base_url: str = "https://api.telegram.org/bot"
+    # The bot's @username without the @, for share links (`careers-bot link ID`).
+    bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Matching: scores are 0-100. Below `match_threshold` the bot asks "Did you mean…?" or says

@@ -84,10 +84,23 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
     # usage
     db.table("users").create({"chat_id": int, "first_seen": str, "last_seen": str, "role": str},
                        pk="chat_id", if_not_exists=True)
-    db.table("unanswered").create({"id": int, "text": str, "asked_at": str, "best_score": float},
+    db.table("unanswered").create({"id": int, "text": str, "asked_at": str, "best_score": float,
+                                   "outcome": str, "entry_id": str},
                             pk="id", if_not_exists=True)
     db.table("unanswered").create_index(["asked_at"], if_not_exists=True)
+    unanswered = db.table("unanswered")
+    for column in ("outcome", "entry_id"):
+        # Added after the first release: what happened (fallback, none of these, not helpful)
+        # and which entry had been shown.
+        if column not in unanswered.columns_dict:
+            unanswered.add_column(column, str)
     db.table("question_counts").create({"day": str, "questions": int}, pk="day", if_not_exists=True)
+    # feedback
+    db.table("ratings").create({"id": int, "entry_id": str, "helpful": int, "rated_at": str},
+                               pk="id", not_null={"entry_id", "helpful", "rated_at"},
+                               if_not_exists=True)
+    db.table("reply_counts").create({"day": str, "kind": str, "entry_id": str, "count": int},
+                                    pk=("day", "kind", "entry_id"), if_not_exists=True)
     db.table("safeguarding_replies").create({"day": str, "category": str, "count": int},
                                       pk=("day", "category"), if_not_exists=True)
     # occupational maps

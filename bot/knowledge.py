@@ -87,6 +87,7 @@ class KnowledgeBase:
     occupation_phrases: dict[str, Any] = field(default_factory=dict)
     degree_routes: dict[str, DegreeRoute] = field(default_factory=dict)
     job_profiles: dict[str, str] = field(default_factory=dict)
+    followups: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None
 
     def __len__(self) -> int:
@@ -442,6 +443,17 @@ REQUIRED_MESSAGES = (
 )
 
 
+def _check_followups(path: Path, data: Mapping[str, Any]) -> list[Problem]:
+    """Every word list is a list of text (YAML reads a bare "no" or "on" as a boolean)."""
+    found = []
+    for key in ("pointers", "replaceable", "openers", "more", "subject_words", "occupation_card",
+                "occupation_related"):
+        items = data.get(key)
+        if not isinstance(items, list) or not all(isinstance(w, str) for w in items):
+            found.append(Problem(path, f"'{key}' must be a list of quoted words"))
+    return found
+
+
 def load_knowledge(root: Path) -> KnowledgeBase:
     """Load and validate everything under ``root``; raise KnowledgeError listing all problems."""
     problems: list[Problem] = []
@@ -475,6 +487,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
                                    _load_yaml(root / "degree_routes.yaml", problems), problems)
     job_profiles = _job_profiles(root / "job_profiles.yaml",
                                  _load_yaml(root / "job_profiles.yaml", problems), problems)
+    followups = _load_yaml(root / "followups.yaml", problems)
+    problems.extend(_check_followups(root / "followups.yaml", followups))
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(
@@ -487,6 +501,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         occupation_phrases=occupation_phrases,
         degree_routes=degree_routes,
         job_profiles=job_profiles,
+        followups=followups,
         root=root,
     )
 

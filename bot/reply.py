@@ -7,7 +7,7 @@ id and candidates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.render import split_message
@@ -45,6 +45,10 @@ class Reply:
     def messages(self) -> list[str]:
         """The text split to fit Telegram's message limit (buttons go on the last one)."""
         return split_message(self.text)
+
+    def without_buttons(self) -> Reply:
+        """The same reply with no buttons (to share in another chat)."""
+        return replace(self, buttons=())
 
     def as_json(self) -> dict[str, Any]:
         return {

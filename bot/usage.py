@@ -4,7 +4,8 @@ could not answer, and daily counts.
 - ``users``: one row per private chat: first and last seen, and a role (``student`` unless the
   chat said otherwise with /role or subscribed to alerts; it only tailors the welcome). Group
   members are never stored.
-- ``unanswered``: questions the bot could not answer, with no chat id, for maintainers
+- ``unanswered``: questions the bot could not answer (or answered unhelpfully), with what
+  happened and no chat id, e-mail addresses and phone numbers taken out, for maintainers
   (``careers-bot kb misses``); deleted after ``unanswered_retention_days``.
 - ``question_counts``: how many questions a day, for ``/stats``.
 - ``safeguarding_replies``: how many safeguarding replies a day, by category. Never the text or
@@ -14,6 +15,7 @@ could not answer, and daily counts.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -30,10 +32,34 @@ def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -
         users.update(chat_id, {"last_seen": now})
 
 
-def log_unanswered(db: sqlite_utils.Database, text: str, best_score: float) -> None:
-    """Keep a question the bot could not answer, with no chat id, for maintainers."""
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+_PHONE = re.compile(r"(?:\+?\d[\d\s-]{6,}\d)")
+_BUTTON_LIKE = re.compile(r"^(?:/?\w+:\S+|[\W\d_]+|\w)$")
+
+
+def worth_logging(text: str) -> bool:
+    """Whether a miss says something a maintainer can act on: not a plain number, a single
+    character or button-like input ("3", "k", "ans:t-level-basics")."""
+    stripped = text.strip()
+    return sum(ch.isalpha() for ch in stripped) >= 2 and not _BUTTON_LIKE.match(stripped)
+
+
+def redact(text: str) -> str:
+    """The question with e-mail addresses and phone numbers taken out, before it is stored."""
+    return _PHONE.sub("[number]", _EMAIL.sub("[email]", text))
+
+
+def log_unanswered(db: sqlite_utils.Database, text: str, best_score: float, *,
+                   outcome: str = "fallback", entry_id: str | None = None) -> None:
+    """Keep a question the bot could not answer well, with no chat id, for maintainers, with
+    what happened: ``fallback``, ``none_of_these`` (after "Did you mean…?") or
+    ``not_helpful`` (a rating of ``entry_id``)."""
+    if not worth_logging(text):
+        return
     with write_transaction(db):
-        db.table("unanswered").insert({"text": text, "asked_at": iso(), "best_score": best_score})
+        db.table("unanswered").insert({"text": redact(text), "asked_at": iso(),
+                                       "best_score": best_score, "outcome": outcome,
+                                       "entry_id": entry_id})
 
 
 def unanswered_questions(db: sqlite_utils.Database) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -56,6 +57,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, BotData, Any]
     # Buttons: each pattern is exact, so old or forged data falls through to the last one.
     add(CallbackQueryHandler(chat.entry_button, pattern=r"^ans:[a-z0-9-]{1,60}$"))
     add(CallbackQueryHandler(chat.none_of_these, pattern=r"^none$"))
+    add(CallbackQueryHandler(chat.rating_button, pattern=r"^r[+-]:[a-z0-9-]{1,60}$"))
+    add(CallbackQueryHandler(chat.ask_button, pattern=r"^ask$"))
     add(CallbackQueryHandler(privacy.forget_button, pattern=r"^forget:(yes|no)$"))
     add(CallbackQueryHandler(role.role_button, pattern=role.ROLE_PATTERN))
     add(CallbackQueryHandler(admin.refresh_force_button, pattern=r"^refresh:force$"))
@@ -75,9 +78,11 @@ def register_handlers(application: Application[Any, Any, Any, Any, BotData, Any]
 
     # Messages: a question in the student's own words.
     add(MessageHandler(filters.TEXT & ~filters.COMMAND, chat.answer_question))
-    # Unknown commands are treated as questions ("/apprenticeships" is a fair thing to type).
-    add(MessageHandler(filters.COMMAND, chat.answer_question))
+    # Unknown commands ("/ocupation vet") get the closest real command, never an answer.
+    add(MessageHandler(filters.COMMAND, chat.unknown_command))
     add(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, chat.non_text))
+    # "@bot t level pay" in any chat: answers to share.
+    add(InlineQueryHandler(chat.inline_query))
     # Group 1, after the answer is sent: count a private question for /stats (no text kept).
     add(MessageHandler(filters.TEXT & ~filters.COMMAND & private, alerts_admin.count_question_handler),
         group=1)

@@ -22,6 +22,8 @@ from bot.alerts.outbox import (
 )
 from bot.alerts.stats import AlertStats, stats
 from bot.alerts.subscriptions import Subscription, active_subscriptions, subscription_of
+from bot.db import utcnow
+from bot.feedback import feedback_lines
 from bot.knowledge import Messages
 from bot.maps.store import latest_changes
 from bot.render import escape, split_message
@@ -83,6 +85,8 @@ async def stats_command(update: Update, context: Context) -> None:
     services = context.bot_data.services
     timezone = services.settings.timezone
     text = stats_text(stats(services.db, timezone=timezone), context.bot_data.services.kb.texts, timezone)
+    feedback = feedback_lines(services.db, services.kb, utcnow().date())
+    text += "\n\n" + "\n".join(escape(line) for line in feedback)
     await send_reply(context.bot, _chat_id(update), Reply("answer", text))
 
 

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
-from telegram.constants import ChatType
+from telegram import (
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
 
+from bot.commands import closest_command
+from bot.feedback import record_rating, record_reply
+from bot.render import escape
 from bot.reply import Reply
 from bot.usage import log_unanswered, record_safeguarding_reply, role_of, touch_user
 from telegram_io.context import Context, chat_memory
-from telegram_io.send import send_reply
+from telegram_io.send import NO_PREVIEW, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +39,19 @@ def welcome_for(update: Update, context: Context) -> Reply:
 
 
 async def start(update: Update, context: Context) -> None:
-    """Welcome the student and show the main menu."""
+    """Welcome the student and show the main menu; a deep link (``/start <entry-id>`` or
+    ``/start occ-<OCC id>``, from a poster's link or QR code) opens that answer directly."""
     _remember(update, context)
+    services = context.bot_data.services
     assert update.effective_chat is not None
-    await send_reply(context.bot, update.effective_chat.id, welcome_for(update, context))
+    payload = context.args[0] if context.args else ""
+    reply = services.responder.linked(payload) if payload else None
+    if reply is None:
+        reply = welcome_for(update, context)
+    else:
+        chat_memory(context).remember(reply)
+        record_reply(services.db, reply.kind, reply.id if reply.kind == "answer" else None)
+    await send_reply(context.bot, update.effective_chat.id, reply)
 
 
 async def home_button(update: Update, context: Context) -> None:
@@ -67,24 +84,108 @@ def _question_text(update: Update, context: Context) -> str | None:
     return (message.text[:start] + message.text[start + len(mention):]).strip()
 
 
+QUOTED_KINDS = ("answer", "clarify", "occupation")
+
+
 async def answer_question(update: Update, context: Context) -> None:
-    """Answer a question typed in the student's own words."""
+    """Answer a question typed in the student's own words, in the context of the last answer
+    when it is a follow-up ("and how much do they pay?")."""
     text = _question_text(update, context)
     if text is None:
         return
     _remember(update, context)
     services = context.bot_data.services
-    reply = services.responder.reply(text)
+    memory = chat_memory(context)
+    reply = services.responder.reply(text, memory.current_topic())
     if reply.kind == "fallback" and any(ch.isalnum() for ch in text):
         log_unanswered(services.db, text[: services.settings.max_question_chars], reply.score)
     elif reply.kind == "safeguarding":
         # A count by category only: the text is never stored.
         record_safeguarding_reply(services.db, reply.id or "unknown")
-    if reply.listing:
-        chat_memory(context).remember_listing(reply.listing)
-    assert update.effective_chat is not None
+    record_reply(services.db, reply.kind, reply.id if reply.kind == "answer" else None)
+    memory.remember(reply)
+    assert update.effective_chat is not None and update.effective_message is not None
     log.info("question answered kind=%s id=%s score=%.1f", reply.kind, reply.id, reply.score)
-    await send_reply(context.bot, update.effective_chat.id, reply)
+    quote = update.effective_message.message_id if reply.kind in QUOTED_KINDS else None
+    await send_reply(context.bot, update.effective_chat.id, reply, quote=quote)
+
+
+def _quoted_question(update: Update) -> str | None:
+    """The student's question that the pressed message replies to (Telegram keeps it)."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    quoted = getattr(message, "reply_to_message", None)
+    return quoted.text if quoted is not None and quoted.text else None
+
+
+async def ask_button(update: Update, context: Context) -> None:
+    """ "Ask a question" on the welcome menu: invite a question instead of a help text."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    await query.answer()
+    responder = context.bot_data.services.responder
+    example = escape(responder.examples("ask", 1)[0])
+    await send_reply(context.bot, update.effective_chat.id,
+                     Reply("answer", responder.kb.message("ask_prompt", example=example)))
+
+
+async def rating_button(update: Update, context: Context) -> None:
+    """ "Helpful" / "Not helpful" under an answer: keep the entry id and the time only; for
+    "Not helpful", log the question (from Telegram's copy) for maintainers and point to a person."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services = context.bot_data.services
+    helpful, entry_id = query.data.startswith("r+"), query.data[3:]
+    if entry_id not in services.kb.entries:
+        await expired_button(update, context)
+        return
+    record_rating(services.db, entry_id, helpful)
+    await query.answer(services.kb.message("rating_thanks"))
+    if helpful:
+        return
+    question = _quoted_question(update)
+    if question is not None:
+        log_unanswered(services.db, question[: services.settings.max_question_chars], 0.0,
+                       outcome="not_helpful", entry_id=entry_id)
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id,
+                     Reply("fallback", services.kb.message("not_helpful_reply")))
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """ "/ocupation vet", "/hepl": the closest command, never a knowledge answer."""
+    message = update.effective_message
+    if message is None or message.text is None or update.effective_chat is None:
+        return
+    if message.chat.type != ChatType.PRIVATE and f"@{context.bot.username}".lower() not in message.text.lower():
+        return
+    kb = context.bot_data.services.kb
+    typed = message.text.split()[0].split("@")[0]
+    suggestion = closest_command(typed, list(kb.messages.get("commands") or {}))
+    key = "unknown_command" if suggestion else "unknown_command_no_match"
+    text = kb.message(key, command=escape(typed), suggestion=f"/{suggestion}")
+    await send_reply(context.bot, update.effective_chat.id, Reply("fallback", text))
+
+
+async def inline_query(update: Update, context: Context) -> None:
+    """ "@bot t level pay" in any chat: offer matching answers (text and sources) to share."""
+    query = update.inline_query
+    if query is None:
+        return
+    services = context.bot_data.services
+    text = query.query.strip()
+    replies = services.responder.shareable(text) if text else []
+    button_key = "inline_no_answer" if text and not replies else "inline_empty"
+    await query.answer(
+        [InlineQueryResultArticle(
+            id=shared.id, title=shared.title, description=shared.description,
+            input_message_content=InputTextMessageContent(
+                shared.text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW))
+         for shared in replies],
+        cache_time=300, is_personal=False,
+        button=None if replies else InlineQueryResultsButton(
+            text=services.kb.message(button_key), start_parameter="inline"),
+    )
 
 
 async def non_text(update: Update, context: Context) -> None:
@@ -100,25 +201,36 @@ async def entry_button(update: Update, context: Context) -> None:
     """A menu, related-topic or "Did you mean" button: show that entry."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    responder = context.bot_data.services.responder
+    services = context.bot_data.services
     entry_id = query.data.removeprefix("ans:")
-    if entry_id not in responder.kb.entries:
+    if entry_id not in services.kb.entries:
         await expired_button(update, context)
         return
     await query.answer()
     assert update.effective_chat is not None
-    await send_reply(context.bot, update.effective_chat.id, responder.entry_reply(entry_id))
+    reply = services.responder.entry_reply(entry_id)
+    chat_memory(context).remember(reply)
+    record_reply(services.db, "answer", entry_id)
+    # The pressed message's quote carries on, so "Not helpful" can still log the question.
+    quoted = getattr(query.message, "reply_to_message", None)
+    await send_reply(context.bot, update.effective_chat.id, reply,
+                     quote=quoted.message_id if quoted is not None else None)
 
 
 async def none_of_these(update: Update, context: Context) -> None:
-    """ "None of these": be honest and point to a person who can help."""
+    """ "None of these": be honest, point to a person who can help, and log the question (from
+    Telegram's copy of it) for maintainers."""
     query = update.callback_query
     assert query is not None
     await query.answer()
-    kb = context.bot_data.services.kb
+    services = context.bot_data.services
+    question = _quoted_question(update)
+    if question is not None:
+        log_unanswered(services.db, question[: services.settings.max_question_chars], 0.0,
+                       outcome="none_of_these")
     assert update.effective_chat is not None
     await send_reply(context.bot, update.effective_chat.id,
-                     Reply("fallback", kb.message("none_of_these_reply")))
+                     Reply("fallback", services.kb.message("none_of_these_reply")))
 
 
 async def expired_button(update: Update, context: Context) -> None:

@@ -36,8 +36,7 @@ async def _send(update: Update, context: Context, reply: Reply) -> None:
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    if reply.listing:
-        chat_memory(context).remember_listing(reply.listing)
+    chat_memory(context).remember(reply)
     await send_reply(context.bot, update.effective_chat.id, reply)
 
 

@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.privacy import forget_chat
 from bot.reply import Button, Reply
-from telegram_io.context import Context
+from telegram_io.context import Context, chat_memory
 from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ async def forget_button(update: Update, context: Context) -> None:
     services = context.bot_data.services
     if query.data == "forget:yes":
         deleted = forget_chat(services.db, update.effective_chat.id)
+        chat_memory(context).forget()
         log.info("forget: deleted %d rows for a chat", deleted)
         text = services.kb.message("forget_done")
     else:

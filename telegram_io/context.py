@@ -7,13 +7,16 @@ sender's wake-up. ``context.chat_data`` is a :class:`ChatData`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.alerts.digest import ChangeContexts
+from bot.answering.followup import CONTEXT_SECONDS, Topic, topic_of
 from bot.flood import FloodGuard
+from bot.reply import Reply
 from bot.services import Services
 
 
@@ -54,13 +57,35 @@ class BotData:
 
 @dataclass
 class ChatData:
-    """Per-chat state, kept in memory only: the ids behind the last paged list of jobs, so
-    "More" can show the next page. Never message text."""
+    """Per-chat state, kept in memory only and never message text: the ids behind the last
+    paged list of jobs (for "More"), and what the last answer was about, for
+    :data:`~bot.answering.followup.CONTEXT_SECONDS` (for follow-ups). /forget clears it."""
 
     listing: tuple[str, ...] = ()
+    topic: Topic | None = None
+    topic_at: float = 0.0
 
     def remember_listing(self, ids: tuple[str, ...]) -> None:
         self.listing = ids
+
+    def remember(self, reply: Reply, now: float | None = None) -> None:
+        """Keep what a reply shown to this chat was about (replies about nothing keep the
+        earlier topic: "thanks" does not end the conversation)."""
+        if reply.listing:
+            self.listing = reply.listing
+        topic = topic_of(reply)
+        if topic is not None:
+            self.topic, self.topic_at = topic, time.monotonic() if now is None else now
+
+    def current_topic(self, now: float | None = None) -> Topic | None:
+        """The last answer's topic, if it is recent enough to be the context."""
+        moment = time.monotonic() if now is None else now
+        if self.topic is not None and moment - self.topic_at > CONTEXT_SECONDS:
+            self.topic = None
+        return self.topic
+
+    def forget(self) -> None:
+        self.listing, self.topic, self.topic_at = (), None, 0.0
 
 
 Context = CallbackContext[ExtBot[None], dict[object, object], ChatData, BotData]

@@ -12,6 +12,7 @@ from telegram import (
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ParseMode
@@ -32,14 +33,21 @@ def markup(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows])
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> list[Message]:
-    """Send every part of the reply; the buttons go under the last part."""
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, *,
+                     quote: int | None = None) -> list[Message]:
+    """Send every part of the reply; the buttons go under the last part. ``quote``: the
+    student's message the last part replies to, so a later "Not helpful" or "None of these"
+    tap can log the question from Telegram's copy instead of the bot keeping it."""
     parts = reply.messages
     sent = []
     for index, part in enumerate(parts):
-        keyboard = markup(reply.buttons) if index == len(parts) - 1 else None
+        last = index == len(parts) - 1
+        keyboard = markup(reply.buttons) if last else None
+        replying = (ReplyParameters(quote, allow_sending_without_reply=True)
+                    if last and quote is not None else None)
         sent.append(await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                           reply_markup=keyboard, link_preview_options=NO_PREVIEW))
+                                           reply_markup=keyboard, link_preview_options=NO_PREVIEW,
+                                           reply_parameters=replying))
     return sent
 
 

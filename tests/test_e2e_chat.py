@@ -31,8 +31,10 @@ async def test_a_question_gets_the_answer_sources_and_related_buttons(
     [answer] = await local_api.wait_for_messages(CHAT, 1)
     assert "three A levels" in answer.text
     assert '<a href="https://' in answer.text and "Last reviewed: 25 November 2026" in answer.text
-    assert 1 <= len(answer.buttons) <= 3
-    assert all(data.startswith("ans:") for _, data in answer.buttons)
+    related = [data for _, data in answer.buttons if data.startswith("ans:")]
+    assert 1 <= len(related) <= 3
+    assert [data for _, data in answer.buttons][len(related):] == ["r+:t-level-basics",
+                                                                    "r-:t-level-basics"]
 
 
 async def test_did_you_mean_buttons_lead_to_the_chosen_answer(
@@ -177,3 +179,41 @@ async def test_forget_deletes_the_chat_after_one_confirm_tap(bot: Application, l
     done = (await local_api.wait_for_messages(CHAT, 3))[2]
     assert done.text.startswith("Done.")
     assert db["users"].count == 0
+
+
+async def test_a_card_opens_its_codes_and_similar_jobs_and_goes_back(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    local_api.push_text(CHAT, "how to become a farrier")
+    [card] = await local_api.wait_for_messages(CHAT, 1)
+    assert [data for _, data in card.buttons] == ["occdet:OCC0172", "occrel:OCC0172"]
+    local_api.push_callback(CHAT, "occdet:OCC0172")
+    details = (await local_api.wait_for_messages(CHAT, 2))[1]
+    assert "ST0" in details.text
+    local_api.push_callback(CHAT, "occrel:OCC0172")
+    similar = (await local_api.wait_for_messages(CHAT, 3))[2]
+    assert [data for _, data in similar.buttons][-2:] == ["occ:OCC0172", "home"]
+
+
+async def test_an_interest_list_pages_with_more_and_home_starts_again(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    local_api.push_text(CHAT, "jobs with animals")
+    [first] = await local_api.wait_for_messages(CHAT, 1)
+    more = next(data for _, data in first.buttons if data.startswith("more:"))
+    local_api.push_callback(CHAT, more)
+    second = (await local_api.wait_for_messages(CHAT, 2))[1]
+    first_jobs = {data for _, data in first.buttons if data.startswith("occ:")}
+    second_jobs = {data for _, data in second.buttons if data.startswith("occ:")}
+    assert second_jobs and not first_jobs & second_jobs
+    local_api.push_callback(CHAT, "home")
+    home = (await local_api.wait_for_messages(CHAT, 3))[2]
+    assert home.text
+
+
+async def test_more_after_a_restart_says_the_list_has_expired(
+    bot: Application, local_api: LocalBotApi
+) -> None:
+    local_api.push_callback(CHAT, "more:5")
+    [reply] = await local_api.wait_for_messages(CHAT, 1)
+    assert reply.text

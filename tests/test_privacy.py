@@ -27,7 +27,8 @@ def test_forget_deletes_every_row_tied_to_the_chat(tmp_path: Path) -> None:
 def test_unanswered_questions_are_kept_without_a_chat_id(tmp_path: Path) -> None:
     db = open_db(tmp_path / "bot.db")
     log_unanswered(db, "where is the pizza", 12.5)
-    assert set(db["unanswered"].columns_dict) == {"id", "text", "asked_at", "best_score"}
+    assert set(db["unanswered"].columns_dict) == {"id", "text", "asked_at", "best_score", "outcome",
+                                                  "entry_id"}
 
 
 def test_retention_deletes_old_questions_and_idle_users_without_subscriptions(tmp_path: Path) -> None:

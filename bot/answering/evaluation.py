@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.answering.followup import topic_of
 from bot.answering.responder import Responder
 from bot.reply import Reply
 
@@ -45,6 +46,8 @@ class EvalFileError(ValueError):
 class Case:
     question: str
     expect: str
+    # A follow-up: the question asked just before, whose answer is the context.
+    previous: str | None = None
 
     @property
     def alternatives(self) -> tuple[str, ...]:
@@ -127,6 +130,7 @@ class EvalReport:
     total: int = 0
     by_category: dict[str, GroupResult] = field(default_factory=dict)
     unknown_ids: tuple[str, ...] = ()
+    followups: GroupResult = field(default_factory=GroupResult)
 
     def result(self, group: str) -> GroupResult:
         return self.groups.get(group, GroupResult())
@@ -149,6 +153,9 @@ class EvalReport:
         for category, r in sorted(self.by_category.items()):
             lines.append(f"  safeguarding {category}: caught {r.rate:.1%} ({r.passed}/{r.total}), "
                          f"its own help {r.right_help / r.total:.1%}")
+        if self.followups.total:
+            r = self.followups
+            lines.append(f"follow-ups answered in context: {r.rate:.1%} ({r.passed}/{r.total})")
         lines.append(f"confident wrong answers: {self.confident_wrong} of {self.total} "
                      f"({self.confident_wrong_rate:.1%})")
         lines.append(f"careers questions misrouted to safeguarding: {self.false_safeguarding}")
@@ -169,7 +176,9 @@ def read_cases(path: Path) -> list[Case]:
             continue
         try:
             row = json.loads(line)
-            cases.append(Case(str(row["q"]), str(row["expect"])))
+            previous = row.get("previous")
+            cases.append(Case(str(row["q"]), str(row["expect"]),
+                              str(previous) if previous is not None else None))
         except (ValueError, KeyError, TypeError) as exc:
             raise EvalFileError(
                 f"{path}:{number}: not a {{\"q\": …, \"expect\": …}} line ({exc})") from None
@@ -182,8 +191,14 @@ def evaluate(responder: Responder, cases: Iterable[Case]) -> EvalReport:
     unknown: set[str] = set()
     for case in cases:
         unknown.update(i for i in case.entry_ids() if i not in responder.kb.entries)
-        reply = responder.reply(case.question)
+        topic = topic_of(responder.reply(case.previous)) if case.previous is not None else None
+        reply = responder.reply(case.question, topic)
         passed = case.passed_by(reply)
+        if case.previous is not None:
+            report.followups.total += 1
+            report.followups.passed += passed
+            if not passed:
+                report.followups.misses.append((case, reply))
         for result in _results_for(report, case):
             result.total += 1
             result.passed += passed

@@ -8,8 +8,10 @@ knowledge base and the occupational maps, then an honest fallback. Handlers, the
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from bot.answering.followup import FollowUps, Reading, Topic
 from bot.answering.matching import MARGIN, THRESHOLD, Match, Matcher
 from bot.answering.query import Query, QueryReader
 from bot.answering.routing import prefers_occupation, read_job_signal
@@ -17,7 +19,7 @@ from bot.answering.safeguarding import SafeguardingDetector
 from bot.answering.smalltalk import SmallTalkDetector
 from bot.encoder import EmbeddingCache, embedding_cache
 from bot.knowledge import Entry, KnowledgeBase
-from bot.maps.cards import choices_reply, listing_reply, occupation_card
+from bot.maps.cards import choices_reply, listing_reply, occupation_card, related_reply
 from bot.maps.explore import OccupationExplorer
 from bot.maps.search import OccupationIndex
 from bot.render import escape, markdown_to_html
@@ -26,6 +28,23 @@ from bot.text import Normaliser
 
 CHOICE_MARGIN = 4.0
 MAX_CHOICES = 4
+SUMMARY_CHARS = 100
+
+
+@dataclass(frozen=True)
+class Shared:
+    """An answer offered for sharing in another chat: its id, title, a one-line summary and
+    the HTML text that is sent."""
+
+    id: str
+    title: str
+    description: str
+    text: str
+
+
+# A follow-up read on its own keeps its own answer when that is this much surer than the
+# answer with the last subject added.
+ALONE_LEAD = 10.0
 
 def _source_label(url: str) -> str:
     host = urlparse(url).netloc.lower()
@@ -72,15 +91,58 @@ class Responder:
         self.occupations = occupations
         self.explorer = OccupationExplorer(occupations, cache) if occupations is not None else None
         self.occupation_threshold = occupation_threshold
+        self.followups = FollowUps(kb.followups)
         self._rendered: dict[str, tuple[str, tuple[tuple[Button, ...], ...]]] = {}
 
     # --- replies built from entries -------------------------------------------------------
 
     def entry_reply(self, entry_id: str, *, score: float = 100.0,
-                    candidates: tuple[str, ...] = ()) -> Reply:
-        """An entry as an answer: body, sources, review date and related-topic buttons."""
+                    candidates: tuple[str, ...] = (), rate: bool = True) -> Reply:
+        """An entry as an answer: body, sources, review date, related-topic buttons and the
+        two rating buttons ("Helpful" / "Not helpful")."""
         text, related = self._rendered_entry(entry_id)
+        if rate:
+            related += ((Button(self.kb.message("rate_helpful"), f"r+:{entry_id}"),
+                         Button(self.kb.message("rate_not_helpful"), f"r-:{entry_id}")),)
         return Reply("answer", text, entry_id, score, candidates or (entry_id,), related)
+
+    def shareable(self, text: str, limit: int = 3) -> list[Shared]:
+        """Answers worth offering for ``text`` to share in another chat (inline mode): the
+        safeguarding reply if it is a disclosure, else the best entries, without buttons."""
+        if not any(ch.isalnum() for ch in text):
+            return []
+        query = self.reader.read(text[: self.max_chars])
+        concern = self.safeguarding.check(query)
+        if concern is not None:
+            return [Shared(f"help-{concern.category}", self.kb.message("inline_help_title"),
+                           self.kb.message("inline_help_description"), concern.reply)]
+        match = self.matcher.match(query)
+        if match.kind == "fallback":
+            return []
+        shared = []
+        for candidate in match.candidates[:limit]:
+            entry = self.kb.entries[candidate.entry_id]
+            text_html, _ = self._rendered_entry(entry.id)
+            summary = " ".join(entry.body.replace("*", "").split())
+            shared.append(Shared(entry.id, entry.title, summary[:SUMMARY_CHARS], text_html))
+        return shared
+
+    def linked(self, payload: str) -> Reply | None:
+        """The answer a deep link opens (``<entry-id>`` or ``occ-<OCC id>``); None if unknown."""
+        if payload in self.kb.entries:
+            return self.entry_reply(payload)
+        if payload.startswith("occ-") and self.occupations is not None:
+            occupation = self.occupations.get(payload.removeprefix("occ-"))
+            if occupation is not None:
+                return occupation_card(self.kb, occupation)
+        return None
+
+    def nearest_entry(self, text: str) -> tuple[str, float]:
+        """The entry whose phrasings are closest in meaning to ``text`` and the cosine (0-1):
+        what ``careers-bot kb misses`` suggests for a group of unanswered questions."""
+        nearest, _ = self.matcher.semantic.channels(self.reader.read(text).vector)
+        best = int(nearest[0].argmax())
+        return self.matcher.semantic.entry_ids[best], float(nearest[0][best])
 
     def _rendered_entry(self, entry_id: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
         """An entry's HTML and buttons, rendered once per knowledge base (entries are immutable)."""
@@ -136,15 +198,41 @@ class Responder:
         text = self.kb.message(key, example=escape(example))
         menu = self.kb.messages.get("menu") or []
         rows = tuple(
-            (Button(item["label"], f"ans:{item['entry']}"),)
+            (Button(item["label"], "ask" if item.get("action") == "ask" else f"ans:{item['entry']}"),)
             for item in menu
-            if item.get("entry") in self.kb.entries
+            if item.get("action") == "ask" or item.get("entry") in self.kb.entries
         )
         return Reply("answer", text, None, 100.0, (), rows)
 
     # --- the decision ---------------------------------------------------------------------
 
-    def reply(self, text: str) -> Reply:
+    def reply(self, text: str, topic: Topic | None = None) -> Reply:
+        """The reply to ``text``, read as a follow-up of the last answer's ``topic`` when it
+        points back to it (:mod:`bot.answering.followup`); safeguarding always comes first."""
+        alone = self._reply(text)
+        reading = self.followups.reading(text, topic)
+        if topic is None or reading is Reading.ALONE or alone.kind == "safeguarding":
+            return alone
+        if reading is Reading.WITH_SUBJECT:
+            if alone.kind == "smalltalk" or (alone.kind == "occupation" and topic.kind == "entry"):
+                return alone
+            together = [self._reply(t) for t in self.followups.with_subject(text[: self.max_chars], topic)]
+            read_together = max(together, key=lambda r: (r.kind in ("answer", "occupation"), r.score))
+            if read_together.kind not in ("answer", "occupation"):
+                return alone
+            if alone.kind == "answer" and alone.score > read_together.score + ALONE_LEAD:
+                return alone
+            return read_together
+        if topic.kind == "entry":
+            return self.entry_reply(topic.id) if topic.id in self.kb.entries else alone
+        occupation = self.occupations.get(topic.id) if self.occupations is not None else None
+        if occupation is None or self.explorer is None:
+            return alone
+        if reading is Reading.RELATED:
+            return related_reply(self.kb, occupation, self.explorer.related(occupation))
+        return occupation_card(self.kb, occupation)
+
+    def _reply(self, text: str) -> Reply:
         """Everything a student can type gets exactly one of the reply kinds.
 
         In order: safeguarding (before anything else, always); small talk typed as such

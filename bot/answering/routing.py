@@ -101,6 +101,10 @@ def search_job(index: OccupationIndex, text: str, limit: int) -> list[tuple[Occu
         return _search_job(index, text, limit)
     results = _search_job(index, text, limit * 4)
     at_level = [(o, s) for o, s in results if o.level == level]
+    if not at_level:
+        # The usual jobs for the word may all be at another level: search wider.
+        words = job_words(index, text) or text
+        at_level = [(o, s) for o, s in index.search(words, limit=limit * 10) if o.level == level]
     return (at_level or results)[:limit]
 
 

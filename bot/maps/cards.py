@@ -35,12 +35,24 @@ GONE = ("retired", "withdrawn")
 
 
 def button_label(occupation: Occupation) -> str:
-    """ "Title (level N)", the title cut on a word boundary so the level always shows."""
+    """ "Title (level N)", the title cut on a word boundary so the level always shows. A long
+    "Standard - option" title keeps its option, which is what tells siblings apart."""
     level = f" (level {occupation.level})"
     title = occupation.title
     room = LABEL_LIMIT - len(level)
+    if len(title) > room and " - " in title:
+        title = title.split(" - ", 1)[1]
     if len(title) > room:
-        title = title[: room - 1].rsplit(" ", 1)[0].rstrip(" -–,(&") + "…"
+        # Drop words from the middle: the start names the job and the end is what tells
+        # "… fabrication role" from "… maintenance role".
+        words = title.split()
+        cut = len(words) // 2
+        while len(words) > 2 and len(" ".join(words)) + 1 > room:
+            cut = min(max(1, cut), len(words) - 2)
+            del words[cut]
+        head, tail = " ".join(words[:cut]), " ".join(words[cut:])
+        title = head.rstrip(" -–,(&") + "… " + tail.lstrip(" -–,)&")
+        title = title[:room]
     return title + level
 
 

@@ -146,18 +146,29 @@ class PhraseRules:
     def with_synonyms(self, text: str) -> str:
         """``text`` normalised, everyday words swapped for the maps' own ("fixing cars" →
         "motor vehicle service and maintenance")."""
-        folded = normalise(text)
+        return self._swap(normalise(text))
+
+    def _swap(self, folded: str) -> str:
+        """Apply the synonyms to normalised text, leaving a word alone when the words before it
+        already say what the synonym would add ("motor vehicle mechanic" stays as it is)."""
         if self.synonym_pattern is None:
             return folded
-        return self.synonym_pattern.sub(lambda m: self.synonyms[m.group(0)], folded)
+
+        def swap(match: re.Match[str]) -> str:
+            word, replacement = match.group(0), self.synonyms[match.group(0)]
+            added = replacement.removesuffix(word).strip()
+            if added != replacement and folded[: match.start()].rstrip().endswith(added):
+                return word
+            return replacement
+
+        return self.synonym_pattern.sub(swap, folded)
 
     def clean(self, text: str) -> list[str]:
         """The words of ``text`` that could name a job, synonyms applied, in order."""
         folded = normalise(text)
         if self.intent is not None:
             folded = self.intent.sub(" ", folded)
-        if self.synonym_pattern is not None:
-            folded = self.synonym_pattern.sub(lambda m: self.synonyms[m.group(0)], folded)
+        folded = self._swap(folded)
         return [w for w in folded.split() if w not in self.fillers and not w.isdigit()][
             :MAX_QUERY_WORDS
         ]

@@ -1,0 +1,125 @@
+"""`careers-bot kb misses`, `kb suggest` and `link`: the maintainers' loop from what students
+asked to better entries, and links that open an answer directly."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.config import ConfigError, Settings
+from bot.db import open_db
+from bot.kb_edit import add_phrasings
+from bot.misses import group_misses, phrasings_by_entry, suggest
+from bot.usage import unanswered_questions
+
+TELEGRAM_LINK = "https://t.me/{username}?start={payload}"
+
+
+def _suggestions(settings: Settings, limit: int):  # type: ignore[no-untyped-def]
+    from bot.services import build_services
+
+    services = build_services(settings)
+    groups = group_misses(unanswered_questions(open_db(settings.database_path)))[:limit]
+    return services, suggest(groups, services.responder.nearest_entry)
+
+
+def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
+    """Unanswered questions grouped by wording, most frequent first, each with the entry that
+    most likely answers it (nearest in meaning, with its score) or "new topic"."""
+    _, suggestions = _suggestions(settings, args.limit)
+    if not suggestions:
+        print("No unanswered questions logged.")
+        return 0
+    for s in suggestions:
+        group = s.group
+        what = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in group.outcomes.most_common())
+        target = f"→ {s.entry_id} ({s.score:.2f})" if s.entry_id else f"→ new topic (nearest {s.score:.2f})"
+        print(f"{group.count:4d} × {group.example!r}  [{what}; last {group.last_asked[:10]}]  {target}")
+        for other in sorted(set(group.questions) - {group.example})[:3]:
+            print(f"       also: {other!r}")
+    return 0
+
+
+def cmd_kb_suggest(settings: Settings, args: argparse.Namespace) -> int:
+    """Ready-to-paste phrasings per entry from the misses; `--apply ID N` adds the N-th
+    suggestion for entry ID to its front matter and checks the knowledge base."""
+    services, suggestions = _suggestions(settings, args.limit)
+    by_entry = phrasings_by_entry(suggestions)
+    if args.apply is None:
+        if not by_entry:
+            print("No suggestions: no logged question is close to an entry.")
+        for entry_id, phrasings in by_entry.items():
+            print(f"{entry_id}:")
+            for number, phrasing in enumerate(phrasings, 1):
+                print(f"  {number}. - {phrasing}")
+        return 0
+    entry_id, number = args.apply
+    phrasings = by_entry.get(entry_id, [])
+    if entry_id not in services.kb.entries:
+        print(f"careers-bot: no entry '{entry_id}'", file=sys.stderr)
+        return 2
+    if not number.isdigit() or not 1 <= int(number) <= len(phrasings):
+        print(f"careers-bot: entry '{entry_id}' has {len(phrasings)} suggestion(s); "
+              f"choose a number from `careers-bot kb suggest`", file=sys.stderr)
+        return 2
+    path = services.kb.entries[entry_id].path
+    assert path is not None, "entries loaded from knowledge/ know their file"
+    added = add_phrasings(path, [phrasings[int(number) - 1]])
+    print(f"added to {path}: {added[0]!r}" if added else f"{path} already has that phrasing")
+    from app.cli import cmd_kb_check
+
+    return cmd_kb_check(settings, argparse.Namespace(path=None))
+
+
+def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
+    """The t.me link that opens an answer (an entry id, or an OCC id for a job's card)."""
+    if not settings.bot_username:
+        raise ConfigError("CAREERS_BOT_BOT_USERNAME is not set: links need the bot's @username")
+    from bot.knowledge import load_knowledge
+
+    target = args.id
+    payload = f"occ-{target}" if target.upper().startswith("OCC") else target
+    if payload == target and target not in load_knowledge(settings.knowledge_dir).entries:
+        print(f"careers-bot: no entry '{target}' (give an entry id or an OCC id)", file=sys.stderr)
+        return 2
+    if payload != target:
+        from bot.maps.search import bundled_occupation_index
+
+        if bundled_occupation_index().get(target.upper()) is None:
+            print(f"careers-bot: no occupation '{target}' on the maps", file=sys.stderr)
+            return 2
+        payload = f"occ-{target.upper()}"
+    print(TELEGRAM_LINK.format(username=settings.bot_username, payload=payload))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction, kb: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The `kb misses`, `kb suggest` and `link` subcommands."""
+    misses = kb.add_parser("misses", help="questions the bot could not answer, grouped, with the "
+                           "entry each group most likely belongs to",
+                           description="Questions the bot could not answer (or answered "
+                                       "unhelpfully), grouped by similar wording, most frequent "
+                                       "first: what happened, when each was last asked, and the "
+                                       "entry that most likely answers it or new topic. "
+                                       "Questions are kept without any chat id.")
+    misses.add_argument("--limit", type=int, default=30, metavar="N",
+                        help="show at most N groups (default: 30)")
+    misses.set_defaults(func=cmd_kb_misses)
+    suggest_cmd = kb.add_parser("suggest", help="phrasings to add to entries, from the misses",
+                                description="Ready-to-paste alternate questions for entries, "
+                                            "taken from the unanswered questions nearest to "
+                                            "each entry, numbered per entry.")
+    suggest_cmd.add_argument("--apply", nargs=2, metavar=("ID", "N"),
+                             help="add suggestion N of entry ID to its front matter, then check "
+                                  "the knowledge base")
+    suggest_cmd.add_argument("--limit", type=int, default=100, metavar="N",
+                             help="read at most N groups of misses (default: 100)")
+    suggest_cmd.set_defaults(func=cmd_kb_suggest)
+    link = sub.add_parser("link", help="print the t.me link that opens an answer or a job's card "
+                          "(needs CAREERS_BOT_BOT_USERNAME)",
+                          description="Print the t.me link (for a poster or a QR code) that "
+                                      "opens the bot on one answer or one job's card. Needs "
+                                      "CAREERS_BOT_BOT_USERNAME.")
+    link.add_argument("id", metavar="ID",
+                      help="an entry id (apprenticeship-pay) or an occupation id (OCC0152)")
+    link.set_defaults(func=cmd_link)
