@@ -28,6 +28,7 @@ from app.cli_help import (
     DESCRIPTION,
     EPILOG,
     EVAL_DESCRIPTION,
+    REPORT_DESCRIPTION,
 )
 from app.kb_tools import add_parsers as add_kb_tools
 from bot.config import ConfigError, Settings, load_settings
@@ -79,7 +80,7 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -226,6 +227,34 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_report(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the maintainers' HTML report (reading the database only)."""
+    from bot.db import open_db_readonly
+    from bot.knowledge import load_knowledge
+    from bot.report import collect, render_report
+
+    try:
+        db = open_db_readonly(settings.database_path)
+    except FileNotFoundError:
+        print(f"careers-bot: no database at {settings.database_path} yet: run the bot first "
+              "(or set CAREERS_BOT_DATABASE_PATH)", file=sys.stderr)
+        return 1
+    try:
+        data = collect(db, load_knowledge(settings.knowledge_dir), weeks=args.weeks,
+                       review_after_months=args.review_after)
+    finally:
+        db.close()
+    page = render_report(data)
+    if args.output == "-":
+        sys.stdout.write(page)
+        return 0
+    Path(args.output).write_text(page, encoding="utf-8")
+    print(f"wrote {args.output}: open it in a browser (no server needed)")
+    for section, reason in (data.unavailable or {}).items():
+        print(f"  {section}: not available ({reason})", file=sys.stderr)
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Score the bot on JSONL files of labelled questions; exit 1 when a floor is missed."""
     from bot.answering.evaluation import EvalFileError, evaluate, read_cases
@@ -359,6 +388,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="knowledge folder to check (default: CAREERS_BOT_KNOWLEDGE_DIR)")
     check.set_defaults(func=cmd_kb_check)
     add_kb_tools(sub, kb)
+    report = kb.add_parser("report", help="write an HTML report for maintainers",
+                           description=REPORT_DESCRIPTION, formatter_class=formatter)
+    report.add_argument("--output", "-o", metavar="FILE", default="careers-bot-report.html",
+                        help="where to write the page (default: careers-bot-report.html; - for "
+                             "standard output)")
+    report.add_argument("--weeks", type=int, default=26, metavar="N",
+                        help="how many recent weeks of replies to chart (default: 26)")
+    report.add_argument("--review-after", type=int, default=6, metavar="MONTHS",
+                        help="an entry is due for review this many months after its reviewed "
+                             "date (default: 6, as in /stats)")
+    report.set_defaults(func=cmd_kb_report)
 
     ev = command("eval", "score answers on JSON Lines files of labelled questions",
                  EVAL_DESCRIPTION)

@@ -41,3 +41,9 @@ local stand-in for Telegram, so no token is needed and nothing leaves this machi
 Type a question, a number to press a button, quit (or Ctrl-D) to leave. Arrow keys edit the
 line and bring back earlier ones. Log lines go to a file next to the database, not over the
 conversation."""
+
+REPORT_DESCRIPTION = """\
+Write one self-contained HTML page for maintainers, to open in a browser with no server:
+replies per week (answers, clarifications, fallbacks, occupation cards), the top unanswered
+question groups, the helpful ratio per entry, entries never shown and entries due for review.
+Charts are inline SVG. The database is only read."""
