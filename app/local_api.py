@@ -167,9 +167,17 @@ class LocalBotApi:
         return self.push_message(chat_id, message, **kwargs)
 
     def push_callback(self, chat_id: int, data: str, message_id: int | None = None) -> int:
-        """Queue a button press on one of the bot's messages."""
-        message = self._messages.get(message_id or self._message_id) or {
-            "message_id": message_id or self._message_id,
+        """Queue a button press on one of the bot's messages: ``message_id``, or the latest
+        message in this chat (a press comes from a message the user can see, never one sent to
+        another chat)."""
+        if message_id is None:
+            in_chat = [i for i, m in self._messages.items() if m.get("chat", {}).get("id") == chat_id]
+            message_id = max(in_chat, default=self._message_id)
+        stored = self._messages.get(message_id)
+        if stored is not None and stored.get("chat", {}).get("id") != chat_id:
+            stored = None
+        message = stored or {
+            "message_id": message_id,
             "date": int(time.time()),
             "chat": self._chat(chat_id),
             "from": BOT_USER,
