@@ -28,6 +28,8 @@ LABEL is what a right reply is:
   safeguarding[:CATEGORY]     a safeguarding reply (of that category)
   not:safeguarding            anything but a safeguarding reply
   occupation:OCC1|OCC2        an occupation card for one of these occupations
+An optional "previous" key holds the question asked just before, for a follow-up read in the
+context of its answer. Other keys (such as "src") are ignored.
 Example line: {"q": "how much do apprentices get paid", "expect": "apprenticeship-pay"}"""
 
 CHANGES_DESCRIPTION = """\
