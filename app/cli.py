@@ -1,4 +1,4 @@
-"""`careers-bot`: run the bot, chat with it in a terminal, ask it, check and evaluate knowledge.
+"""careers-bot: run the bot, chat with it in a terminal, ask it, check and evaluate knowledge.
 
 Each command imports what it needs inside its own function: ``careers-bot ask`` should not pay
 for python-telegram-bot, nor ``kb check`` for the sentence encoder.
@@ -21,6 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlparse
 
+from app.cli_help import (
+    ASK_DESCRIPTION,
+    CHANGES_DESCRIPTION,
+    CHAT_DESCRIPTION,
+    DESCRIPTION,
+    EPILOG,
+    EVAL_DESCRIPTION,
+    REPORT_DESCRIPTION,
+)
 from app.kb_tools import add_parsers as add_kb_tools
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
@@ -76,7 +85,7 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -142,11 +151,42 @@ def check_schedule(settings: Settings) -> None:
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """Talk to the bot in this terminal; nothing leaves the machine."""
-    from app.terminal import terminal_chat
+    from app.terminal import CHAT_ID, chat_log_path, log_to_file, terminal_chat
 
-    if settings.log_level == "INFO":
-        logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
-    asyncio.run(terminal_chat(settings, _services(settings)))
+    log_to_file(chat_log_path(settings))  # log lines never land on the you> prompt
+    if getattr(args, "admin", False):
+        settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {CHAT_ID}})
+    asyncio.run(terminal_chat(settings, _services(settings), admin=bool(getattr(args, "admin", False))))
+    return 0
+
+
+def cmd_changes(settings: Settings, args: argparse.Namespace) -> int:
+    """The changes between two stored versions, as text or CSV."""
+    from bot.alerts.export import NoSuchVersion, change_list, changes_csv, changes_text
+    from bot.alerts.subscriptions import current_routes, find_route
+    from bot.knowledge import load_knowledge
+
+    db = open_db(settings.database_path)
+    routes = None
+    if args.route:
+        route = find_route(current_routes(db), args.route)
+        if route is None:
+            names = ", ".join(f"{r.id} {r.name}" for r in current_routes(db))
+            print(f"careers-bot: no route called {args.route!r}; the routes are: {names}",
+                  file=sys.stderr)
+            return 2
+        routes = frozenset({route.id})
+    try:
+        changes, context = change_list(db, args.from_version, args.to_version)
+    except NoSuchVersion as exc:
+        print(f"careers-bot: {exc}", file=sys.stderr)
+        return 1
+    texts = load_knowledge(settings.knowledge_dir).texts
+    if args.csv:
+        text, _ = changes_csv(changes, context, texts, routes)
+        sys.stdout.write(text)
+    else:
+        print(changes_text(changes, context, texts, routes, settings.timezone))
     return 0
 
 
@@ -215,6 +255,34 @@ def print_stale(entries: Iterable[Entry], timezone: str, months: int) -> int:
     print(f"stale: nothing due (no entry reviewed before {report.review_before}; no money figure "
           f"dated before {last_change(today, 'money')} or course fact before "
           f"{last_change(today, 'course')})")
+    return 0
+
+
+def cmd_kb_report(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the maintainers' HTML report (reading the database only)."""
+    from bot.db import open_db_readonly
+    from bot.knowledge import load_knowledge
+    from bot.report import collect, render_report
+
+    try:
+        db = open_db_readonly(settings.database_path)
+    except FileNotFoundError:
+        print(f"careers-bot: no database at {settings.database_path} yet: run the bot first "
+              "(or set CAREERS_BOT_DATABASE_PATH)", file=sys.stderr)
+        return 1
+    try:
+        data = collect(db, load_knowledge(settings.knowledge_dir), weeks=args.weeks,
+                       review_after_months=args.review_after)
+    finally:
+        db.close()
+    page = render_report(data)
+    if args.output == "-":
+        sys.stdout.write(page)
+        return 0
+    Path(args.output).write_text(page, encoding="utf-8")
+    print(f"wrote {args.output}: open it in a browser (no server needed)")
+    for section, reason in (data.unavailable or {}).items():
+        print(f"  {section}: not available ({reason})", file=sys.stderr)
     return 0
 
 
@@ -295,29 +363,66 @@ def _months(value: str) -> int:
     return int(value)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="careers-bot", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command")
+def package_version() -> str:
+    """The installed careers-bot version (pyproject.toml's when running from a checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    run = sub.add_parser("run", help="run the bot on Telegram (needs TELEGRAM_BOT_TOKEN)")
-    run.add_argument("--webhook", action="store_true", help="use a webhook instead of long polling")
+    try:
+        return version("careers-bot")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="careers-bot", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=formatter)
+    parser.add_argument("--version", action="version", version=f"careers-bot {package_version()}")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=description or summary,
+                              formatter_class=formatter)
+
+    chat = command("chat", "talk to the bot in this terminal (the default; no token needed)",
+                   CHAT_DESCRIPTION)
+    chat.add_argument("--admin", action="store_true",
+                      help="treat you as an admin, to try /stats, /reload, /refresh, /broadcast "
+                           "and /testnotice locally")
+    chat.set_defaults(func=cmd_chat)
+
+    run = command("run", "run the bot on Telegram (needs TELEGRAM_BOT_TOKEN)",
+                  "Run the bot on Telegram with long polling (or a webhook). Needs "
+                  "TELEGRAM_BOT_TOKEN. It also refreshes the occupational maps on the "
+                  "CAREERS_BOT_MAPS_CRON schedule and sends adviser alerts.")
+    run.add_argument("--webhook", action="store_true",
+                     help="receive updates on a webhook at CAREERS_BOT_WEBHOOK_URL instead of "
+                          "long polling")
     run.set_defaults(func=cmd_run)
 
-    sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)").set_defaults(
-        func=cmd_chat)
-
-    ask = sub.add_parser("ask", help="answer one question; '-' reads one per line from stdin")
-    ask.add_argument("question")
-    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask = command("ask", "answer one question; - reads one question per line from stdin",
+                  ASK_DESCRIPTION)
+    ask.add_argument("question", metavar="QUESTION",
+                     help="the question, in quotes; or - to read one question per line from "
+                          "standard input")
+    ask.add_argument("--json", action="store_true",
+                     help="print one JSON object per question (kind, id, score, candidates, text)")
     ask.add_argument("--conversation", action="store_true",
-                     help="with '-': read the lines as one conversation, each a possible "
-                          "follow-up of the answer before it")
+                     help="with -: read the lines as one conversation, each a possible follow-up "
+                          "of the answer before it")
     ask.set_defaults(func=cmd_ask)
 
-    kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command",
-                                                                          required=True)
-    check = kb.add_parser("check", help="validate knowledge/ (exit 1 on problems)")
-    check.add_argument("path", nargs="?", help="knowledge folder (default: the configured one)")
+    kb_parser = command("kb", "knowledge base tools: check, misses, suggest, report",
+                        "Knowledge base tools for maintainers.")
+    kb = kb_parser.add_subparsers(dest="kb_command", required=True, title="commands",
+                                  metavar="COMMAND")
+    check = kb.add_parser("check", help="validate knowledge/ (exit 1 on problems)",
+                          description="Validate every entry and data file in the knowledge "
+                                      "folder and the settings; print each problem with its "
+                                      "file (and line and column for YAML errors). Exit 1 if "
+                                      "there are problems.")
+    check.add_argument("path", nargs="?", metavar="FOLDER",
+                       help="knowledge folder to check (default: CAREERS_BOT_KNOWLEDGE_DIR)")
     check.add_argument("--stale", action="store_true",
                        help="also list entries due for review: reviewed too long ago, or with a "
                             "money figure from before the last 1 April or a course fact from "
@@ -327,26 +432,55 @@ def build_parser() -> argparse.ArgumentParser:
                             "CAREERS_BOT_REVIEW_MAX_AGE_MONTHS, 6)")
     check.set_defaults(func=cmd_kb_check)
     add_kb_tools(sub, kb)
+    report = kb.add_parser("report", help="write an HTML report for maintainers",
+                           description=REPORT_DESCRIPTION, formatter_class=formatter)
+    report.add_argument("--output", "-o", metavar="FILE", default="careers-bot-report.html",
+                        help="where to write the page (default: careers-bot-report.html; - for "
+                             "standard output)")
+    report.add_argument("--weeks", type=int, default=26, metavar="N",
+                        help="how many recent weeks of replies to chart (default: 26)")
+    report.add_argument("--review-after", type=int, default=6, metavar="MONTHS",
+                        help="an entry is due for review this many months after its reviewed "
+                             "date (default: 6, as in /stats)")
+    report.set_defaults(func=cmd_kb_report)
 
-    ev = sub.add_parser(
-        "eval", help="score answers on JSONL files of labelled questions",
-        description="Score the bot on JSONL files, one {\"q\": question, \"expect\": label} "
-                    "per line. Labels: an entry id (several joined by |), none, none|id, "
-                    "safeguarding[:category], not:safeguarding, occupation:OCC1|OCC2.")
-    ev.add_argument("files", nargs="+", metavar="FILE")
+    ev = command("eval", "score answers on JSON Lines files of labelled questions",
+                 EVAL_DESCRIPTION)
+    ev.add_argument("files", nargs="+", metavar="FILE",
+                    help="a JSON Lines file of labelled questions (format above); give several "
+                         "to score each")
     ev.add_argument("--min-topic", type=float, metavar="RATE",
-                    help="exit 1 if topic top-1 is below RATE (0-1) on any file")
+                    help="exit 1 if topic top-1 accuracy is below RATE (0 to 1) on any file")
     ev.add_argument("--min-none", type=float, metavar="RATE",
-                    help="exit 1 if abstention on none is below RATE (0-1) on any file")
-    ev.add_argument("--quiet", action="store_true", help="print the summary lines only")
+                    help="exit 1 if abstention on none is below RATE (0 to 1) on any file")
+    ev.add_argument("--quiet", action="store_true", help="print the summary lines only, no misses")
     ev.set_defaults(func=cmd_eval)
 
-    refresh = sub.add_parser("refresh", help="refresh the occupational maps now")
-    refresh.add_argument("--source", help="snapshot file or URL (default: configured source)")
-    refresh.add_argument("--dry-run", action="store_true", help="store nothing, send nothing")
-    refresh.add_argument("--json", action="store_true", help="print the change list as JSON")
-    refresh.add_argument("--force", action="store_true", help="accept an unusually large change set")
+    refresh = command("refresh", "refresh the occupational maps now",
+                      "Fetch the occupational maps now, compare them with the stored version and "
+                      "store them if they changed (the bot then sends the adviser digests). "
+                      "Exit 0 stored or unchanged, 1 failed, 2 held back as an unusually large "
+                      "change (look, then use --force).")
+    refresh.add_argument("--source", metavar="FILE_OR_URL",
+                         help="a JSONL snapshot file or an API URL (default: CAREERS_BOT_MAPS_SOURCE)")
+    refresh.add_argument("--dry-run", action="store_true",
+                         help="fetch and compare, but store nothing and send nothing")
+    refresh.add_argument("--json", action="store_true", help="print the report and changes as JSON")
+    refresh.add_argument("--force", action="store_true",
+                         help="store an unusually large change set that would be held back")
     refresh.set_defaults(func=cmd_refresh)
+
+    changes = command("changes", "print or export the changes between two maps versions",
+                      CHANGES_DESCRIPTION)
+    changes.add_argument("--from", dest="from_version", type=int, metavar="V",
+                         help="the older version (default: the one before --to)")
+    changes.add_argument("--to", dest="to_version", type=int, metavar="V",
+                         help="the newer version (default: the newest version that changed)")
+    changes.add_argument("--route", metavar="ROUTE",
+                         help="one route only, by number or name (for example: digital)")
+    changes.add_argument("--csv", action="store_true",
+                         help="print CSV instead of text (redirect it to a file: > changes.csv)")
+    changes.set_defaults(func=cmd_changes)
     return parser
 
 

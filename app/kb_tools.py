@@ -96,15 +96,30 @@ def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction, kb: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """The `kb misses`, `kb suggest` and `link` subcommands."""
     misses = kb.add_parser("misses", help="questions the bot could not answer, grouped, with the "
-                           "entry each group most likely belongs to")
-    misses.add_argument("--limit", type=int, default=30, help="show at most this many groups (30)")
+                           "entry each group most likely belongs to",
+                           description="Questions the bot could not answer (or answered "
+                                       "unhelpfully), grouped by similar wording, most frequent "
+                                       "first: what happened, when each was last asked, and the "
+                                       "entry that most likely answers it or new topic. "
+                                       "Questions are kept without any chat id.")
+    misses.add_argument("--limit", type=int, default=30, metavar="N",
+                        help="show at most N groups (default: 30)")
     misses.set_defaults(func=cmd_kb_misses)
-    suggest_cmd = kb.add_parser("suggest", help="phrasings to add to entries, from the misses")
+    suggest_cmd = kb.add_parser("suggest", help="phrasings to add to entries, from the misses",
+                                description="Ready-to-paste alternate questions for entries, "
+                                            "taken from the unanswered questions nearest to "
+                                            "each entry, numbered per entry.")
     suggest_cmd.add_argument("--apply", nargs=2, metavar=("ID", "N"),
-                             help="add suggestion N of entry ID to its front matter, then check")
-    suggest_cmd.add_argument("--limit", type=int, default=100, help="groups of misses to read (100)")
+                             help="add suggestion N of entry ID to its front matter, then check "
+                                  "the knowledge base")
+    suggest_cmd.add_argument("--limit", type=int, default=100, metavar="N",
+                             help="read at most N groups of misses (default: 100)")
     suggest_cmd.set_defaults(func=cmd_kb_suggest)
     link = sub.add_parser("link", help="print the t.me link that opens an answer or a job's card "
-                          "(needs CAREERS_BOT_BOT_USERNAME)")
-    link.add_argument("id", help="an entry id (apprenticeship-pay) or an occupation id (OCC0152)")
+                          "(needs CAREERS_BOT_BOT_USERNAME)",
+                          description="Print the t.me link (for a poster or a QR code) that "
+                                      "opens the bot on one answer or one job's card. Needs "
+                                      "CAREERS_BOT_BOT_USERNAME.")
+    link.add_argument("id", metavar="ID",
+                      help="an entry id (apprenticeship-pay) or an occupation id (OCC0152)")
     link.set_defaults(func=cmd_link)

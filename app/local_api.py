@@ -1,7 +1,7 @@
 """A local Telegram Bot API server on 127.0.0.1, for the terminal chat, the tests and the benchmarks.
 
 It speaks enough of the real HTTP API (``/bot<token>/<method>``) for python-telegram-bot's own
-HTTP client: getMe, getUpdates (long polling), sendMessage, editMessageText,
+HTTP client: getMe, getUpdates (long polling), sendMessage, sendDocument, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, set/get/deleteMyCommands, deleteWebhook,
 sendChatAction, deleteMessage. Incoming user messages are queued with :meth:`push_text` and
 :meth:`push_callback`; everything the bot sends is recorded in :attr:`sent`.
@@ -40,6 +40,14 @@ class SentMessage:
     text: str | None
     params: dict[str, Any]
     at: float
+
+    @property
+    def document(self) -> tuple[str, bytes] | None:
+        """(file name, content) of a sent document; None for a text message."""
+        upload = self.params.get("document")
+        if not isinstance(upload, dict):
+            return None
+        return str(upload.get("filename") or "document"), bytes(upload.get("content") or b"")
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -228,6 +236,9 @@ class LocalBotApi:
             return params
         form = await request.post()
         for key, value in form.items():
+            if isinstance(value, web.FileField):  # an upload (sendDocument)
+                params[key] = {"filename": value.filename, "content": value.file.read()}
+                continue
             if not isinstance(value, str):
                 continue
             if key in _INT_FIELDS:
@@ -298,8 +309,9 @@ class LocalBotApi:
 
     def _record(self, method: str, params: dict[str, Any]) -> SentMessage:
         chat_id = params.get("chat_id")
+        text = params.get("caption") if method == "sendDocument" else params.get("text")
         sent = SentMessage(method, chat_id if isinstance(chat_id, int) else None,
-                           params.get("text"), params, time.monotonic())
+                           text, params, time.monotonic())
         self.sent.append(sent)
         self._sent_event.set()
         for listener in self._listeners:
@@ -319,6 +331,12 @@ class LocalBotApi:
         }
         if params.get("reply_markup"):
             result["reply_markup"] = params["reply_markup"]
+        upload = params.get("document")
+        if isinstance(upload, dict):
+            result["document"] = {"file_id": f"doc{message_id}", "file_unique_id": f"doc{message_id}",
+                                  "file_name": upload.get("filename"),
+                                  "file_size": len(upload.get("content") or b"")}
+            result["caption"] = params.get("caption", "")
         quoted = (params.get("reply_parameters") or {}).get("message_id")
         if quoted in self._messages:
             result["reply_to_message"] = self._messages[quoted]
@@ -365,16 +383,23 @@ class LocalBotApi:
         if limited is not None:
             return limited
         text = params.get("text")
-        if method.startswith("send") and (not isinstance(text, str) or not text.strip()):
+        if method == "sendMessage" and (not isinstance(text, str) or not text.strip()):
             return self._error(400, "Bad Request: message text is empty")
         if isinstance(text, str) and len(text) > 4096:
             return self._error(400, "Bad Request: message is too long")
+        if method == "sendDocument" and not isinstance(params.get("document"), dict):
+            return self._error(400, "Bad Request: there is no document in the request")
+        if len(str(params.get("caption") or "")) > 1024:
+            return self._error(400, "Bad Request: message caption is too long")
         self._record(method, params)
         message_id = params.get("message_id") if method.startswith("edit") else None
         return self._ok(self._message_result(chat_id, params, message_id))
 
     async def _m_sendmessage(self, params: dict[str, Any]) -> web.Response:
         return await self._send(params, "sendMessage")
+
+    async def _m_senddocument(self, params: dict[str, Any]) -> web.Response:
+        return await self._send(params, "sendDocument")
 
     async def _m_editmessagetext(self, params: dict[str, Any]) -> web.Response:
         return await self._send(params, "editMessageText")

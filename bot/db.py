@@ -58,6 +58,16 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     return db
 
 
+def open_db_readonly(path: Path | str) -> sqlite_utils.Database:
+    """Open an existing database file for reading only (reports): nothing can be created or
+    written through this connection. FileNotFoundError if there is no such file."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no database at {path}")
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    return sqlite_utils.Database(conn)
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """A write transaction that takes the write lock first (``BEGIN IMMEDIATE``).

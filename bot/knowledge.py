@@ -158,14 +158,27 @@ def _str_list(meta: Mapping[str, Any], key: str, path: Path, problems: list[Prob
     return tuple(items)
 
 
+def yaml_error_text(exc: Exception, first_line: int = 1) -> str:
+    """A YAML error as "line 12, column 7: expected ',' or ']' …", numbered as an editor
+    shows the file (``first_line`` is the file line where the YAML text starts)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    reason = " ".join(str(part) for part in (context, problem) if part) or (
+        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    if mark is None:
+        return reason
+    return f"line {mark.line + first_line}, column {mark.column + 1}: {reason}"
+
+
 def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
     """Parse one entry file; return the entry (if usable) and the problems found in it alone."""
     problems: list[Problem] = []
     try:
         post = frontmatter.load(str(path))
     except (yaml.YAMLError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return None, [Problem(path, f"broken YAML front matter: {reason}")]
+        # The front matter text starts with the line break that ends the opening "---" line.
+        return None, [Problem(path, f"broken YAML front matter at {yaml_error_text(exc, 1)}")]
     except UnicodeDecodeError:
         return None, [Problem(path, "file is not UTF-8 text")]
     meta = post.metadata
@@ -284,7 +297,7 @@ def _load_yaml(path: Path, problems: list[Problem]) -> dict[str, Any]:
         problems.append(Problem(path, "file is missing"))
         return {}
     except yaml.YAMLError as exc:
-        problems.append(Problem(path, f"broken YAML: {str(exc).splitlines()[0]}"))
+        problems.append(Problem(path, f"broken YAML at {yaml_error_text(exc)}"))
         return {}
     if not isinstance(data, dict):
         problems.append(Problem(path, "expected a mapping at the top level"))

@@ -2,7 +2,8 @@
 could not answer, and daily counts.
 
 - ``users``: one row per private chat: first and last seen, and a role (``student`` unless the
-  chat subscribed to alerts). Group members are never stored.
+  chat said otherwise with /role or subscribed to alerts; it only tailors the welcome). Group
+  members are never stored.
 - ``unanswered``: questions the bot could not answer (or answered unhelpfully), with what
   happened and no chat id, e-mail addresses and phone numbers taken out, for maintainers
   (``careers-bot kb misses``); deleted after ``unanswered_retention_days``.
@@ -86,9 +87,18 @@ def safeguarding_counts(db: sqlite_utils.Database, day: dt.date) -> dict[str, in
     return {row["category"]: int(row["count"]) for row in rows}
 
 
+ROLES = ("student", "parent", "adviser")
+
+
 def set_role(db: sqlite_utils.Database, chat_id: int, role: str) -> None:
-    """Record a chat's role (``adviser`` once it subscribes to alerts)."""
+    """Record a chat's role: told with /role, or ``adviser`` once it subscribes to alerts."""
     db.execute("UPDATE users SET role = ? WHERE chat_id = ?", [role, chat_id])
+
+
+def role_of(db: sqlite_utils.Database, chat_id: int) -> str | None:
+    """The chat's role (``student`` until told otherwise), or None for a chat never seen."""
+    row = db.execute("SELECT role FROM users WHERE chat_id = ?", [chat_id]).fetchone()
+    return str(row[0]) if row and row[0] else None
 
 
 def count_students(db: sqlite_utils.Database) -> int:

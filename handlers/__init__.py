@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, alerts, alerts_admin, chat, errors, flood, occupations, privacy
+from handlers import admin, alerts, alerts_admin, chat, errors, flood, occupations, privacy, role
 from telegram_io.context import BotData
 
 
@@ -34,6 +34,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, BotData, Any]
     # Commands for everyone.
     add(CommandHandler("start", chat.start))
     add(CommandHandler("help", chat.help_command))
+    add(CommandHandler("role", role.role_command))
     add(CommandHandler("privacy", privacy.privacy))
     add(CommandHandler("forget", privacy.forget))
     add(CommandHandler("occupation", occupations.occupation_command))
@@ -59,6 +60,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, BotData, Any]
     add(CallbackQueryHandler(chat.rating_button, pattern=r"^r[+-]:[a-z0-9-]{1,60}$"))
     add(CallbackQueryHandler(chat.ask_button, pattern=r"^ask$"))
     add(CallbackQueryHandler(privacy.forget_button, pattern=r"^forget:(yes|no)$"))
+    add(CallbackQueryHandler(role.role_button, pattern=role.ROLE_PATTERN))
     add(CallbackQueryHandler(admin.refresh_force_button, pattern=r"^refresh:force$"))
     add(CallbackQueryHandler(chat.home_button, pattern=r"^home$"))
     add(CallbackQueryHandler(occupations.occupation_button,

@@ -1,5 +1,10 @@
 """Adviser alerts in chat: /subscribe, /subscriptions, /unsubscribe and /changes.
 
+/changes never comes up empty: before the first comparison it says when that comes (from the
+refresh schedule) and shows what the current maps hold; ``/changes csv`` sends the last change
+list as a spreadsheet file. /changes, /about and /subscriptions all say when the maps were last
+refreshed, when the next refresh is due and when the last alert went out.
+
 Buttons carry their whole state in the callback data (no server-side session), so they keep
 working across restarts:
 
@@ -17,13 +22,24 @@ Alerts belong to a person: the commands work in private chats only (see
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
 from bot.alerts.digest import long_date, notices_for, render_digest
+from bot.alerts.export import changes_csv
 from bot.alerts.outbox import send_window_words
+from bot.alerts.status import (
+    MapTimeline,
+    date_and_time,
+    map_overview_text,
+    map_timeline,
+    maps_in_use_text,
+    next_digest,
+    timeline_text,
+)
 from bot.alerts.subscriptions import (
     RouteInfo,
     Subscription,
@@ -36,14 +52,16 @@ from bot.alerts.subscriptions import (
     unsubscribe,
 )
 from bot.knowledge import Messages
-from bot.maps.store import latest_changes
+from bot.maps.model import OccupationMap
+from bot.maps.store import current_map, latest_changes
 from bot.render import escape
 from bot.reply import Button, Reply
 from bot.services import Services
 from bot.usage import touch_user
 from handlers.chat import expired_button
+from jobs.refresh import next_refresh_at
 from telegram_io.context import Context
-from telegram_io.send import edit_or_send, markup, send_reply
+from telegram_io.send import edit_or_send, markup, send_document, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +87,34 @@ def window_words(services: Services) -> str:
     """When notices are sent, in words ("between 08:00 and 20:00 UK time")."""
     settings = services.settings
     return send_window_words(settings.send_window_start, settings.send_window_end, services.kb.texts)
+
+
+def maps_timeline(services: Services) -> MapTimeline:
+    """The maps in use, the last refresh, the next scheduled one (from the cron) and the last alert."""
+    settings = services.settings
+    return map_timeline(services.db, next_refresh_at(settings.maps_cron, settings.timezone))
+
+
+def maps_status_text(services: Services) -> str:
+    """The maps in use and their timetable, as shown by /changes and /about."""
+    texts, timezone = services.kb.texts, services.settings.timezone
+    timeline = maps_timeline(services)
+    return "\n".join([maps_in_use_text(timeline, texts, timezone),
+                      timeline_text(timeline, texts, timezone)])
+
+
+def first_comparison_text(services: Services) -> str:
+    """When the first change list will exist: the next scheduled refresh."""
+    texts = services.kb.texts
+    when = maps_timeline(services).next_refresh
+    if when is None:
+        return texts.message("changes_first_unscheduled")
+    return texts.message("changes_first_when", when=date_and_time(when, services.settings.timezone))
+
+
+def _current_map(services: Services) -> OccupationMap:
+    index = services.responder.occupations
+    return index.map if index is not None else current_map(services.db)
 
 
 # --- /subscribe ------------------------------------------------------------------------------
@@ -166,8 +212,26 @@ async def subscriptions_command(update: Update, context: Context) -> None:
             "subscriptions_current",
             routes=_routes_label(current.routes, current_routes(services.db), texts),
             since=long_date(current.created_at, services.settings.timezone),
+            next=next_digest_text(services, chat_id),
         )
     await send_reply(context.bot, chat_id, Reply("answer", text))
+
+
+def next_digest_text(services: Services, chat_id: int) -> str:
+    """What the chat's next digest will cover: one already queued, or the next comparison."""
+    texts, timezone = services.kb.texts, services.settings.timezone
+    upcoming = next_digest(services.db, chat_id)
+    if upcoming.queued_version is not None:
+        return texts.message("next_digest_queued", version=upcoming.queued_version,
+                             window=window_words(services))
+    published = (texts.message("next_digest_published", date=long_date(upcoming.published, timezone))
+                 if upcoming.published else "")
+    version = upcoming.since_version if upcoming.since_version is not None else "?"
+    when = maps_timeline(services).next_refresh
+    if when is None:
+        return texts.message("next_digest_unscheduled", version=version, published=published)
+    return texts.message("next_digest_scheduled", when=date_and_time(when, timezone),
+                         version=version, published=published)
 
 
 async def unsubscribe_command(update: Update, context: Context) -> None:
@@ -237,15 +301,15 @@ def changes_page(context: Context, version: int, routes: frozenset[str] | None,
 
 
 async def changes_command(update: Update, context: Context) -> None:
-    """The latest changes to the maps, optionally for one route (``/changes digital``), paged."""
+    """The latest changes to the maps, optionally for one route (``/changes digital``), paged;
+    ``/changes csv [route]`` sends them as a CSV file. Before the first comparison: when it
+    comes, and what the current maps hold."""
     services = context.bot_data.services
     texts = services.kb.texts
     chat_id = _chat_id(update)
-    latest = latest_changes(services.db)
-    if latest is None or latest.to_version is None:
-        await send_reply(context.bot, chat_id, Reply("answer", texts.message("changes_none")))
-        return
-    wanted = " ".join(context.args or []).strip()
+    words = list(context.args or [])
+    as_csv = bool(words) and words[0].casefold() == "csv"
+    wanted = " ".join(words[1:] if as_csv else words).strip()
     routes: frozenset[str] | None = None
     if wanted:
         all_routes = current_routes(services.db)
@@ -256,13 +320,51 @@ async def changes_command(update: Update, context: Context) -> None:
             await send_reply(context.bot, chat_id, Reply("answer", text))
             return
         routes = frozenset({route.id})
-    page = changes_page(context, latest.to_version, routes, 1)
-    if page is None:
-        name = next((r.name for r in current_routes(services.db) if routes and r.id in routes), wanted)
-        text = texts.message("changes_none_route", version=latest.to_version, route=escape(name))
+    latest = latest_changes(services.db)
+    if latest is None or latest.to_version is None:
+        if as_csv:
+            text = texts.message("changes_csv_none", first=first_comparison_text(services))
+        else:
+            text = texts.message(
+                "changes_first", first=first_comparison_text(services),
+                status=maps_status_text(services),
+                overview=map_overview_text(_current_map(services), texts, services.settings.timezone))
         await send_reply(context.bot, chat_id, Reply("answer", text))
         return
-    await send_reply(context.bot, chat_id, page)
+    if as_csv:
+        await _send_changes_csv(context, chat_id, latest.to_version, routes, wanted)
+        return
+    page = changes_page(context, latest.to_version, routes, 1)
+    if page is None:
+        await _nothing_on_route(context, chat_id, latest.to_version, routes, wanted)
+        return
+    status = "\n\n".join([maps_status_text(services), texts.message("changes_csv_hint")])
+    await send_reply(context.bot, chat_id, replace(page, text=f"{page.text}\n\n{status}"))
+
+
+async def _nothing_on_route(context: Context, chat_id: int, version: int,
+                            routes: frozenset[str] | None, wanted: str) -> None:
+    services = context.bot_data.services
+    name = next((r.name for r in current_routes(services.db) if routes and r.id in routes), wanted)
+    text = services.kb.texts.message("changes_none_route", version=version, route=escape(name))
+    await send_reply(context.bot, chat_id, Reply("answer", text))
+
+
+async def _send_changes_csv(context: Context, chat_id: int, version: int,
+                            routes: frozenset[str] | None, wanted: str) -> None:
+    """The change list of ``version`` as a CSV document (UTF-8 with a BOM, so spreadsheet
+    programs read accented titles right)."""
+    texts = context.bot_data.services.kb.texts
+    found = context.bot_data.changes.get(context.bot_data.services.db, version)
+    text, rows = changes_csv(*found, texts, routes) if found else ("", 0)
+    if not rows or found is None:
+        await _nothing_on_route(context, chat_id, version, routes, wanted)
+        return
+    changes = found[0]
+    previous = changes.from_version if changes.from_version is not None else "?"
+    filename = texts.message("changes_csv_filename", previous=previous, version=version)
+    caption = texts.message("changes_csv_caption", previous=previous, version=version, rows=rows)
+    await send_document(context.bot, chat_id, filename, text.encode("utf-8-sig"), caption)
 
 
 async def changes_button(update: Update, context: Context) -> None:

@@ -16,7 +16,7 @@ from bot.commands import closest_command
 from bot.feedback import record_rating, record_reply
 from bot.render import escape
 from bot.reply import Reply
-from bot.usage import log_unanswered, record_safeguarding_reply, touch_user
+from bot.usage import log_unanswered, record_safeguarding_reply, role_of, touch_user
 from telegram_io.context import Context, chat_memory
 from telegram_io.send import NO_PREVIEW, send_reply
 
@@ -30,6 +30,14 @@ def _remember(update: Update, context: Context) -> None:
         touch_user(context.bot_data.services.db, chat.id)
 
 
+def welcome_for(update: Update, context: Context) -> Reply:
+    """The welcome and main menu, worded for the role the chat gave with /role."""
+    services = context.bot_data.services
+    chat = update.effective_chat
+    role = role_of(services.db, chat.id) if chat and chat.type == ChatType.PRIVATE else None
+    return services.responder.welcome(role)
+
+
 async def start(update: Update, context: Context) -> None:
     """Welcome the student and show the main menu; a deep link (``/start <entry-id>`` or
     ``/start occ-<OCC id>``, from a poster's link or QR code) opens that answer directly."""
@@ -39,7 +47,7 @@ async def start(update: Update, context: Context) -> None:
     payload = context.args[0] if context.args else ""
     reply = services.responder.linked(payload) if payload else None
     if reply is None:
-        reply = services.responder.welcome()
+        reply = welcome_for(update, context)
     else:
         chat_memory(context).remember(reply)
         record_reply(services.db, reply.kind, reply.id if reply.kind == "answer" else None)
@@ -51,8 +59,7 @@ async def home_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     await query.answer()
-    responder = context.bot_data.services.responder
-    await send_reply(context.bot, update.effective_chat.id, responder.welcome())
+    await send_reply(context.bot, update.effective_chat.id, welcome_for(update, context))
 
 
 async def help_command(update: Update, context: Context) -> None:

@@ -14,10 +14,10 @@ from bot.maps.cards import (
     related_reply,
 )
 from bot.maps.search import OccupationIndex, level_in_words
-from bot.maps.store import latest_version
 from bot.render import escape
 from bot.reply import Button, Reply
 from bot.services import Services
+from handlers.alerts import maps_status_text
 from handlers.chat import expired_button
 from telegram_io.context import Context, chat_memory
 from telegram_io.send import send_reply
@@ -159,14 +159,8 @@ async def route_button(update: Update, context: Context) -> None:
 
 
 async def about(update: Update, context: Context) -> None:
-    """What the bot is, where its map data comes from, and the licence attribution."""
+    """What the bot is, where its map data comes from (in words, with the publication date, never
+    an internal file name), the refresh timetable and the licence attribution."""
     services = context.bot_data.services
-    version = latest_version(services.db)
-    text = services.kb.message(
-        "about",
-        version=version.version if version else "-",
-        source=escape(version.source if version else "bundled snapshot"),
-        count=len(_index(services)),
-        refreshed=escape(str(version.retrieved_at or version.fetched_at)[:10] if version else "-"),
-    )
+    text = services.kb.message("about", status=maps_status_text(services))
     await _send(update, context, Reply("answer", text))

@@ -30,7 +30,9 @@ Limits and errors:
 - ``BadRequest``: the row fails with Telegram's reason.
 - ``NetworkError``/``TimedOut`` (and 5xx): retried with exponential backoff and jitter, at most
   :data:`MAX_ATTEMPTS` times, then failed.
-- A notice whose subscriber unsubscribed after it was queued is skipped (``unsubscribed``).
+- A notice whose subscriber unsubscribed after it was queued is skipped (``unsubscribed``); a
+  digest whose subscriber changed routes is re-rendered for the new routes, or skipped when
+  nothing changed on them (:func:`bot.alerts.outbox.current_digest`).
 """
 
 from __future__ import annotations
@@ -62,11 +64,13 @@ from telegram.error import (
 from telegram.ext import Application, Job
 from telegram.request import HTTPXRequest
 
+from bot.alerts.digest import ChangeContexts
 from bot.alerts.outbox import (
     OUTBOX_LEASE,
     OutboxItem,
     catch_up_digests,
     claim,
+    current_digest,
     deactivate,
     due_items,
     has_due,
@@ -81,6 +85,7 @@ from bot.alerts.outbox import (
 from bot.alerts.subscriptions import is_subscribed
 from bot.config import Settings
 from bot.db import Lease
+from bot.knowledge import Messages
 from bot.reply import Button
 from jobs.scheduling import job_kwargs
 from telegram_io.context import BotData, Context
@@ -178,12 +183,14 @@ async def deliver_pending(
     should_stop: Callable[[], bool] | None = None,
     per_chat_interval_s: float = PER_CHAT_INTERVAL_S,
     clock: Callable[[], float] = time.monotonic,
+    texts: Messages | None = None,
 ) -> DeliveryReport:
     """Send up to ``limit`` due outbox rows (see the module docstring for the guarantees).
 
     ``bot`` should be a plain :class:`telegram.Bot` without a rate limiter (:func:`broadcast_bot`).
     Returns at once with ``window_closed`` outside the sending window and ``busy`` when another
     sender is running. ``should_stop`` is checked between messages (the in-flight one finishes).
+    ``texts`` words a digest re-rendered for new routes (default: the shipped messages).
     """
     started = clock()
     report = DeliveryReport()
@@ -203,7 +210,7 @@ async def deliver_pending(
                         report.recovered)
         await _deliver(bot, db, settings, report, limit=limit, now=now, should_stop=should_stop,
                        per_chat_interval_s=per_chat_interval_s, clock=clock, lease=lease,
-                       window=window)
+                       window=window, texts=texts)
     finally:
         lease.release(db)
         report.elapsed_s = clock() - started
@@ -223,6 +230,7 @@ async def _deliver(
     clock: Callable[[], float],
     lease: Lease,
     window: tuple[dt.time, dt.time, str],
+    texts: Messages | None = None,
 ) -> None:
     items = due_items(db, limit, now=now)
     report.picked = len(items)
@@ -234,6 +242,7 @@ async def _deliver(
     queue: list[tuple[float, int, OutboxItem]] = [(t0, next(order), item) for item in items]
     last_by_chat: dict[int, float] = {}
     heartbeat = window_check = t0
+    contexts = ChangeContexts()
 
     def later(item: OutboxItem, delay: float, reason: str, *, attempt: bool = False) -> None:
         """Put a row back to pending; wait for it in this call if the wait is short."""
@@ -277,6 +286,10 @@ async def _deliver(
             mark_skipped(db, item.id, "unsubscribed")
             report.skipped += 1
             report.reasons["unsubscribed"] += 1
+            continue
+        if not current_digest(db, item, texts=texts, timezone=settings.timezone, contexts=contexts):
+            report.skipped += 1
+            report.reasons["routes changed"] += 1
             continue
         if not claim(db, item.id):  # skipped or failed meanwhile (unsubscribed, /forget)
             continue
@@ -401,6 +414,7 @@ class OutboxRunner:
                 report = await deliver_pending(
                     bot, db, settings, limit=self.batch,
                     should_stop=lambda: not self.application.running,
+                    texts=services.kb.texts,
                 )
                 self.last_report = report
                 if report.picked:

@@ -83,6 +83,17 @@ def previous_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | 
     return previous
 
 
+def next_refresh_at(cron: str, timezone: str, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the scheduled refresh fires next (what /changes, /about and /subscriptions tell
+    advisers); None when the schedule never fires again or cannot be read."""
+    try:
+        trigger = refresh_trigger(cron, timezone)
+    except ValueError:
+        return None
+    moment = now or dt.datetime.now(dt.UTC)
+    return trigger.get_next_fire_time(None, moment)
+
+
 def needs_catch_up(db: sqlite_utils.Database, trigger: CronTrigger, now: dt.datetime) -> bool:
     """Whether a scheduled refresh was missed: last success older than the previous fire time.
 

@@ -51,6 +51,13 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, *,
     return sent
 
 
+async def send_document(bot: Bot, chat_id: int, filename: str, data: bytes,
+                        caption: str | None = None) -> Message:
+    """Send a file (a CSV for a school's records) with an optional HTML caption."""
+    return await bot.send_document(chat_id, data, filename=filename, caption=caption,
+                                   parse_mode=ParseMode.HTML)
+
+
 async def edit_or_send(update: Update, bot: Bot, reply: Reply) -> None:
     """Replace the pressed message's text (and buttons) with the reply; send it as a new message
     if that message cannot be edited."""

@@ -298,10 +298,12 @@ async def test_long_digests_arrive_in_numbered_parts_and_changes_pages_with_butt
     assert "I don't know a route called <i>hairdressing</i>" in (messages[-1].text or "")
 
 
-async def test_changes_before_any_refresh_says_so(bot: Application, local_api: LocalBotApi) -> None:
+async def test_changes_before_any_refresh_says_when_the_first_comparison_comes(
+        bot: Application, local_api: LocalBotApi) -> None:
     local_api.push_text(ADVISER, "/changes")
     [reply] = await local_api.wait_for_messages(ADVISER, 1)
-    assert "No changes to the occupational maps have been recorded yet" in (reply.text or "")
+    assert "No changes to the occupational maps recorded yet" in (reply.text or "")
+    assert "The first comparison comes with the next scheduled refresh, on <b>" in (reply.text or "")
 
 
 # --- admins -----------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ async def test_an_inline_query_offers_answers_to_share(bot: Application,
 async def test_ask_a_question_invites_a_question(bot: Application, local_api: LocalBotApi) -> None:
     local_api.push_callback(CHAT, "ask")
     [reply] = await local_api.wait_for_messages(CHAT, 1)
-    assert "type your question" in reply.text
+    assert "Type your question" in reply.text
 
 
 def test_the_link_command_prints_a_deep_link(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -55,6 +55,24 @@ def test_broken_yaml_is_reported(kb_dir: Path) -> None:
     assert any("bot-help.md" in p and "broken YAML" in p for p in problems_of(kb_dir))
 
 
+def test_yaml_errors_in_entries_name_the_line_and_column_as_an_editor_shows_them(kb_dir: Path) -> None:
+    path = kb_dir / "entries" / "bot-help.md"
+    lines = path.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if line.startswith("title:"))
+    lines[number - 1] = "title: What: can this bot do?"
+    path.write_text("\n".join(lines) + "\n")
+    [problem] = [p for p in problems_of(kb_dir) if "bot-help.md" in p]
+    assert f"broken YAML front matter at line {number}, column 12:" in problem
+    assert "mapping values are not allowed" in problem
+
+
+def test_yaml_errors_in_data_files_name_the_line_and_column(kb_dir: Path) -> None:
+    path = kb_dir / "smalltalk.yaml"
+    path.write_text("greetings:\n  - hi\n  bad: [\n")
+    [problem] = [p for p in problems_of(kb_dir) if "smalltalk.yaml" in p]
+    assert "broken YAML at line " in problem and ", column " in problem
+
+
 def test_unknown_keys_are_rejected(kb_dir: Path) -> None:
     path = kb_dir / "entries" / "bot-help.md"
     path.write_text(path.read_text().replace("tags:", "colour: blue\ntags:"))

@@ -284,14 +284,15 @@ class DigestParts(list[str]):
 
 
 def source_name(source: str | None, texts: Messages) -> str:
+    """Where a map version came from, in words: never the internal ``bundled:<file>`` label or a
+    file name, which mean nothing to an adviser."""
     if not source:
         return texts.message("source_unknown")
     if source.startswith("api"):
         return texts.message("source_api")
     if source.startswith("bundled"):
         return texts.message("source_bundled")
-    name = source.rstrip("/").rsplit("/", 1)[-1] or source
-    return texts.message("source_file", name=name)
+    return texts.message("source_file")
 
 
 def _value(value: Any, texts: Messages) -> str:

@@ -5,11 +5,13 @@
   doubles a notice. ``state`` moves ``pending → sending → pending`` once per message part until
   ``sent``, or ends ``failed`` (``reason`` says why) or ``skipped`` (``unsubscribed`` …).
 - ``outbox_bodies``: the rendered text of each distinct notice (all subscribers with the same
-  routes share one body), so a resumed send uses exactly the text first enqueued.
+  routes share one body), so a resumed send uses exactly the text first enqueued. A digest
+  whose subscriber changed routes before its first part went out is re-rendered for the new
+  routes first (:func:`current_digest`).
 - ``broadcasts``: admin broadcast drafts (``chat_id`` is the admin's) and whether they were queued.
 - ``alert_state``: ``digests_through``, the newest map version already turned into digests, so a
   version stored by ``careers-bot refresh`` or just before a crash still gets its digests
-  (:func:`catch_up_digests`).
+  (:func:`catch_up_digests`); ``last_digest_sent_at``, for /changes and /about.
 
 Delivery guarantee (enforced by the sender, :mod:`jobs.outbox`): a message part is marked
 ``sending`` (committed) before the Telegram call and counted after it. A crash between the two
@@ -29,8 +31,21 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot.alerts.digest import MapContext, change_context, notices_for, render_digest
-from bot.alerts.subscriptions import Subscription, active_subscriptions, routes_mask, unsubscribe
+from bot.alerts.digest import (
+    ChangeContexts,
+    Digest,
+    MapContext,
+    change_context,
+    notices_for,
+    render_digest,
+)
+from bot.alerts.subscriptions import (
+    Subscription,
+    active_subscriptions,
+    routes_mask,
+    subscription_of,
+    unsubscribe,
+)
 from bot.db import iso, write_transaction
 from bot.knowledge import Messages, bundled_messages
 from bot.maps.diff import ChangeList
@@ -100,17 +115,61 @@ def enqueue_digests(db: sqlite_utils.Database, changes: ChangeList, *,
             digest = notices_for(members[0], changes, context)
             if digest is None:
                 continue
-            parts = render_digest(digest, texts, timezone=timezone)
-            buttons: list[list[tuple[str, str]]] = []
-            if parts.omitted:
-                buttons = [[(texts.message("show_all"),
-                             show_all_data(changes.to_version, members[0].routes, len(parts) + 1))]]
+            parts, buttons = _digest_body(digest, members[0].routes, texts, timezone)
             body_id = _store_body(db, f"{key}|{routes_key}", key, parts, buttons, stamp)
             inserted += _enqueue_rows(db, [(m.chat_id, key, "digest", body_id) for m in members], stamp)
     return inserted
 
 
+def _digest_body(digest: Digest, routes: frozenset[str] | None, texts: Messages,
+                 timezone: str) -> tuple[list[str], list[list[tuple[str, str]]]]:
+    """A digest's message parts, and its "Show all changes" button when parts were left out."""
+    parts = render_digest(digest, texts, timezone=timezone)
+    buttons: list[list[tuple[str, str]]] = []
+    if parts.omitted and digest.version is not None:
+        buttons = [[(texts.message("show_all"), show_all_data(digest.version, routes, len(parts) + 1))]]
+    return list(parts), buttons
+
+
+def current_digest(db: sqlite_utils.Database, item: OutboxItem, *, texts: Messages | None = None,
+                   timezone: str = "Europe/London", contexts: ChangeContexts | None = None) -> bool:
+    """Make a queued digest fit its subscriber's routes *now*; False if it should not be sent.
+
+    A digest is rendered for the routes chosen when it was queued. A subscriber who changed
+    routes since then gets it re-rendered for the new ones (the row is pointed at that body, so
+    a resumed send uses it too), or skipped when nothing changed on them. A digest already partly
+    sent is left as it is: its first parts are out.
+    """
+    if item.kind != "digest" or item.parts_sent or item.routes_key is None:
+        return True
+    subscription = subscription_of(db, item.chat_id)
+    if subscription is None or not subscription.active or subscription.key == item.routes_key:
+        return True
+    body_key = f"{item.refresh_key}|{subscription.key}"
+    row = db.execute("SELECT id FROM outbox_bodies WHERE body_key = ?", [body_key]).fetchone()
+    rendered: tuple[list[str], list[list[tuple[str, str]]]] | None = None
+    if row is None:
+        version = item.refresh_key.removeprefix("maps:v")
+        found = (contexts or ChangeContexts()).get(db, int(version)) if version.isdigit() else None
+        digest = notices_for(subscription, *found) if found else None
+        if digest is None:
+            mark_skipped(db, item.id, "routes changed: nothing new on them")
+            return False
+        rendered = _digest_body(digest, subscription.routes, texts or bundled_messages(), timezone)
+    with write_transaction(db):
+        body_id = (_store_body(db, body_key, item.refresh_key, *rendered) if rendered
+                   else int(row[0]))
+        db.execute("UPDATE outbox SET body_id = ?, updated_at = ? WHERE id = ? AND parts_sent = 0",
+                   [body_id, iso(), item.id])
+        parts_json, buttons_json = db.execute("SELECT parts, buttons FROM outbox_bodies WHERE id = ?",
+                                              [body_id]).fetchone()
+    item.parts, item.buttons = json.loads(parts_json), json.loads(buttons_json or "[]")
+    item.routes_key = subscription.key
+    return True
+
+
 DIGESTS_THROUGH = "digests_through"
+LAST_DIGEST_SENT = "last_digest_sent_at"
 
 
 def digests_through(db: sqlite_utils.Database) -> int | None:
@@ -224,6 +283,7 @@ class OutboxItem:
     buttons: list[list[list[str]]]
     parts_sent: int
     attempts: int
+    routes_key: str | None = None  # a digest's routes when it was rendered ("all", "5,8")
 
     @property
     def done(self) -> bool:
@@ -239,12 +299,14 @@ def due_items(db: sqlite_utils.Database, limit: int, *, now: dt.datetime | None 
         "ORDER BY o.id LIMIT ?",
         [stamp, limit],
     ).fetchall()
-    bodies: dict[int, tuple[list[str], list[list[list[str]]]]] = {}
+    bodies: dict[int, tuple[list[str], list[list[list[str]]], str | None]] = {}
     for body_id in {r[4] for r in rows}:
-        parts, buttons = db.execute("SELECT parts, buttons FROM outbox_bodies WHERE id = ?",
-                                    [body_id]).fetchone()
-        bodies[body_id] = (json.loads(parts), json.loads(buttons or "[]"))
-    return [OutboxItem(r[0], r[1], r[2], r[3], *bodies[r[4]], r[5], r[6]) for r in rows]
+        parts, buttons, body_key = db.execute(
+            "SELECT parts, buttons, body_key FROM outbox_bodies WHERE id = ?", [body_id]).fetchone()
+        bodies[body_id] = (json.loads(parts), json.loads(buttons or "[]"),
+                           str(body_key).partition("|")[2] or None)
+    return [OutboxItem(r[0], r[1], r[2], r[3], *bodies[r[4]][:2], r[5], r[6], bodies[r[4]][2])
+            for r in rows]
 
 
 def claim(db: sqlite_utils.Database, row_id: int) -> bool:
@@ -255,13 +317,27 @@ def claim(db: sqlite_utils.Database, row_id: int) -> bool:
 
 
 def part_sent(db: sqlite_utils.Database, row_id: int, parts_sent: int, total: int) -> State:
-    """sending → pending (more parts) or sent (last part); returns the new state."""
+    """sending → pending (more parts) or sent (last part); returns the new state.
+
+    A digest's last part also records when the last alert went out (``alert_state``), which
+    outlives the outbox rows that /forget and pruning delete."""
     stamp = iso()
     state: State = "sent" if parts_sent >= total else "pending"
     db.execute("UPDATE outbox SET state = ?, parts_sent = ?, attempts = 0, not_before = NULL, "
                "reason = NULL, updated_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END "
                "WHERE id = ?", [state, parts_sent, stamp, state, stamp, row_id])
+    if state == "sent":
+        db.execute("INSERT INTO alert_state (key, value) SELECT ?, ? FROM outbox "
+                   "WHERE id = ? AND kind = 'digest' "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   [LAST_DIGEST_SENT, stamp, row_id])
     return state
+
+
+def last_digest_sent_at(db: sqlite_utils.Database) -> str | None:
+    """When the last digest went out to anyone (ISO UTC), or None if none ever did."""
+    row = db.execute("SELECT value FROM alert_state WHERE key = ?", [LAST_DIGEST_SENT]).fetchone()
+    return str(row[0]) if row and row[0] else None
 
 
 def release(db: sqlite_utils.Database, row_id: int, *, reason: str | None = None,

@@ -190,10 +190,12 @@ class Responder:
         ids = tuple(c.entry_id for c in match.candidates)
         return Reply("clarify", escape(self.kb.message("did_you_mean")), None, match.score, ids, rows)
 
-    def welcome(self) -> Reply:
-        """The /start message with its menu of buttons."""
+    def welcome(self, role: str | None = None) -> Reply:
+        """The /start message with its menu of buttons, worded for the chat's role (/role) when
+        ``messages.yaml`` has a welcome for it (``welcome_parent``, ``welcome_adviser``)."""
         example = self.examples("welcome", 1)[0]
-        text = self.kb.message("welcome", example=escape(example))
+        key = f"welcome_{role}" if role and f"welcome_{role}" in self.kb.messages else "welcome"
+        text = self.kb.message(key, example=escape(example))
         menu = self.kb.messages.get("menu") or []
         rows = tuple(
             (Button(item["label"], "ask" if item.get("action") == "ask" else f"ans:{item['entry']}"),)

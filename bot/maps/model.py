@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -116,6 +116,9 @@ class Occupation:
     soc_code: str | None = None
     typical_job_titles: tuple[str, ...] = ()
     products: tuple[Product, ...] = ()
+    # When the source last changed the status (``statusLastUpdated``), if it says. Bookkeeping,
+    # not content: left out of equality and of the content hash, so a new date alone is no change.
+    status_updated: str | None = field(default=None, compare=False)
 
     @property
     def url(self) -> str:
@@ -148,6 +151,7 @@ class Occupation:
                 }
                 for p in self.products
             ],
+            "status_updated": self.status_updated,
         }
 
     @classmethod
@@ -168,11 +172,13 @@ class Occupation:
             soc_code=data.get("soc_code"),
             typical_job_titles=tuple(data.get("typical_job_titles") or ()),
             products=tuple(Product(**p) for p in data.get("products") or ()),
+            status_updated=data.get("status_updated"),
         )
 
     def canonical(self) -> dict[str, Any]:
         """:meth:`to_dict` with products and job titles sorted: the form that is hashed."""
         data = self.to_dict()
+        del data["status_updated"]
         data["typical_job_titles"] = sorted(self.typical_job_titles)
         data["products"] = sorted(data["products"], key=lambda p: json.dumps(p, sort_keys=True))
         return data

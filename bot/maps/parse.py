@@ -4,12 +4,13 @@ Formats
 - JSONL snapshot (:func:`parse_snapshot_lines`): one occupation per line with ``id``, ``title``,
   ``overview``, ``level``, ``routeId``, ``routeName``, ``soc2020``, ``typicalJobTitles``,
   ``products`` (``id``/``title``/``level``/``type``/``status``), ``status``, ``statusName``,
-  ``version``. This is the bundled snapshot's format (``knowledge/maps/``).
+  ``version``, ``statusLastUpdated``. This is the bundled snapshot's format (``knowledge/maps/``).
 - Occupational Maps API route (:func:`parse_api_route`): ``GET /Routes/{id}?expand=…`` nests
   occupations under ``pathways[].clusterGroups[].clusters[].occupations[]`` with ``stdCode``,
-  ``name``, ``level``, ``status``, ``statusName``, ``versionNo``, ``overview``, ``mapHierarchy``
-  (``routeName``, ``pathwayName``, ``clusterName``…), ``typicalJobTitles[{name}]``,
-  ``products[{productCode, name, level, typeName, statusName}]`` and ``soc``.
+  ``name``, ``level``, ``status``, ``statusName``, ``statusLastUpdated``, ``versionNo``,
+  ``overview``, ``mapHierarchy`` (``routeName``, ``pathwayName``, ``clusterName``…),
+  ``typicalJobTitles[{name}]``, ``products[{productCode, name, level, typeName, statusName}]``
+  and ``soc``.
 
 Parsing is defensive because the source changes without notice: unknown fields are ignored,
 missing optional ones become ``None`` or empty, and a record without a required field (id, title,
@@ -182,6 +183,7 @@ def _occupation(
         soc_code=_soc_code(data),
         typical_job_titles=_job_titles(_first(data, "typicalJobTitles", "typicaljobtitles")),
         products=_products(data.get("products")),
+        status_updated=_text(data.get("statusLastUpdated")),
     )
 
 
@@ -263,6 +265,7 @@ def snapshot_lines(occupation_map: Iterable[Occupation] | OccupationMap) -> Iter
             "status": o.status,
             "statusName": o.status_name,
             "version": o.version,
+            "statusLastUpdated": o.status_updated,
         }
         yield json.dumps(record, ensure_ascii=False)
 
