@@ -10,8 +10,8 @@ Sections, in order:
 3. Helpful ratio per entry, from the Helpful / Not helpful buttons, worst first
    (:func:`bot.feedback.helpful_ratios`).
 4. Entries never shown (:func:`bot.feedback.entries_shown`).
-5. Entries due for review: ``reviewed`` front matter older than the review interval, the same
-   rule as ``/stats`` (:func:`bot.feedback.entries_due_for_review`).
+5. Entries due for review: reviewed longer ago than the review interval, or with a stale figure: the same
+   rule as ``/stats`` and ``kb check --stale`` (:func:`bot.review.review_report`).
 
 The page has no scripts, no links to fetch and no server: charts are inline SVG drawn with
 matplotlib, styles are inline. The report only reads the database (:func:`collect`); each
@@ -32,6 +32,7 @@ import sqlite_utils
 
 from bot.knowledge import KnowledgeBase
 from bot.misses import MissGroup, group_misses
+from bot.review import review_report
 from bot.usage import unanswered_questions
 
 REVIEW_AFTER_MONTHS = 6
@@ -122,7 +123,7 @@ def collect(db: sqlite_utils.Database, kb: KnowledgeBase, *, now: dt.datetime | 
                            problems)),
         ratings=_read("helpful", lambda: feedback.helpful_ratios(db), no_ratings, problems),
         shown=_read("never-shown", lambda: feedback.entries_shown(db), no_counts, problems),
-        due=tuple(feedback.entries_due_for_review(kb, moment.date(), review_after_months)),
+        due=tuple(review_report(kb.entries.values(), moment.date(), review_after_months).due_ids),
         review_after_months=review_after_months,
         unavailable=problems,
     )
