@@ -8,18 +8,29 @@ problem with its file, so a running bot can keep serving its last good copy afte
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import frontmatter
 import yaml
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
+from bot.knowledge_files import (
+    DegreeRoute,
+    Problem,
+    check_exemplars,
+    check_followups,
+    check_occupation_phrases,
+    check_safeguarding,
+    check_smalltalk,
+    check_word_lists,
+    degree_routes_of,
+    is_url,
+    job_profiles_of,
+)
 from bot.render import swallowed_grade_stars
 from bot.text import normalise
 
@@ -45,32 +56,12 @@ class Entry:
     path: Path | None = None
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A validation problem, reported as ``file: message``."""
-
-    path: Path
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
 class KnowledgeError(Exception):
     """The knowledge base did not validate; ``problems`` says where and why."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
-
-
-@dataclass(frozen=True)
-class DegreeRoute:
-    """The university route into an occupation (``degree_routes.yaml``), in one sentence, with
-    the official page that says so: the maps list apprenticeships and T Levels, not degrees."""
-
-    degree: str
-    source: str
 
 
 @dataclass
@@ -137,13 +128,6 @@ def bundled_messages() -> Messages:
     return Messages(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
 
-def _is_url(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    parsed = urlparse(value)
-    return parsed.scheme in {"http", "https"} and bool(parsed.netloc)
-
-
 def _str_list(meta: Mapping[str, Any], key: str, path: Path, problems: list[Problem]) -> tuple[str, ...]:
     value = meta.get(key)
     if not isinstance(value, list) or not value:
@@ -206,7 +190,7 @@ def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
             problems.append(Problem(path, f"unknown tag '{tag}' (known: {', '.join(sorted(KNOWN_TAGS))})"))
     sources = _str_list(meta, "sources", path, problems)
     for source in sources:
-        if not _is_url(source):
+        if not is_url(source):
             problems.append(Problem(path, f"source is not an http(s) URL: {source!r}"))
     reviewed = meta["reviewed"]
     if isinstance(reviewed, str):
@@ -305,137 +289,6 @@ def _load_yaml(path: Path, problems: list[Problem]) -> dict[str, Any]:
     return data
 
 
-def _check_word_lists(path: Path, matching: Mapping[str, Any]) -> list[Problem]:
-    """YAML reads bare yes/no/on as booleans: insist every word in matching.yaml is text."""
-    found = []
-    for key in ("stopwords", "greetings", "smalltalk", "key_terms"):
-        for word in matching.get(key) or ():
-            if not isinstance(word, str):
-                found.append(Problem(path, f"'{key}' has a non-text item {word!r}: quote it"))
-    for canonical, variants in (matching.get("replacements") or {}).items():
-        for word in (canonical, *(variants or ())):
-            if not isinstance(word, str):
-                found.append(Problem(path, f"replacement {canonical!r} has a non-text item {word!r}: quote it"))
-    return found
-
-
-def _text_list(value: object) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(i, str) and i.strip() for i in value)
-
-
-def _check_safeguarding(path: Path, data: Mapping[str, Any]) -> list[Problem]:
-    """Every category needs a reply and phrases; who reviews the file must be said."""
-    if not data:
-        return []
-    found = []
-    if not data.get("reviewed_by") or not data.get("last_checked"):
-        found.append(Problem(path, "say who reviews this file ('reviewed_by') and when "
-                                   "('last_checked')"))
-    categories = data.get("categories")
-    if not isinstance(categories, dict) or not categories:
-        return [*found, Problem(path, "'categories' must map each category to its reply and phrases")]
-    for category, spec in categories.items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("reply"), str) or not spec["reply"].strip():
-            found.append(Problem(path, f"category '{category}' needs a 'reply'"))
-        elif not _text_list(spec.get("phrases")):
-            found.append(Problem(path, f"category '{category}' needs a list of text 'phrases' "
-                                       "(quote yes/no/on/off)"))
-    return found
-
-
-def _check_exemplars(path: Path, data: Mapping[str, Any], categories: set[str]) -> list[Problem]:
-    """Exemplars belong to known categories; the careers examples guard precision."""
-    if not data:
-        return []
-    found = []
-    exemplars = data.get("categories")
-    if not isinstance(exemplars, dict) or not exemplars:
-        found.append(Problem(path, "'categories' must map categories to example messages"))
-    else:
-        for category, texts in exemplars.items():
-            if categories and category not in categories:
-                found.append(Problem(path, f"category '{category}' is not in safeguarding.yaml"))
-            if not _text_list(texts):
-                found.append(Problem(path, f"category '{category}' needs a list of text examples"))
-    if not _text_list(data.get("not_safeguarding")):
-        found.append(Problem(path, "'not_safeguarding' needs careers questions with alarming words"))
-    return found
-
-
-def _check_occupation_phrases(path: Path, data: Mapping[str, Any]) -> list[Problem]:
-    """Phrase lists must be text (YAML reads bare yes/no/on as booleans)."""
-    found = []
-    for key in ("intent_phrases", "filler_words", "job_intent_phrases", "interest_phrases"):
-        bad = [w for w in data.get(key) or () if not isinstance(w, str)]
-        if bad:
-            found.append(Problem(path, f"'{key}' has non-text items {bad}: quote them"))
-    return found
-
-
-OCCUPATION_ID = re.compile(r"^OCC\d{4}[A-Z]?$")
-PROFILE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-MAX_DEGREE_CHARS = 240
-
-
-def _degree_routes(path: Path, data: Mapping[str, Any],
-                   problems: list[Problem]) -> dict[str, DegreeRoute]:
-    """``routes: {OCC id: {degree: sentence, source: https URL}}``."""
-    routes: dict[str, DegreeRoute] = {}
-    for occupation_id, spec in (data.get("routes") or {}).items():
-        where = f"route '{occupation_id}'"
-        if not OCCUPATION_ID.match(str(occupation_id)):
-            problems.append(Problem(path, f"{where}: not an occupation id like OCC0995"))
-            continue
-        if not isinstance(spec, dict):
-            problems.append(Problem(path, f"{where} needs 'degree' and 'source'"))
-            continue
-        degree, source = str(spec.get("degree") or "").strip(), spec.get("source")
-        if not degree or len(degree) > MAX_DEGREE_CHARS:
-            problems.append(Problem(path, f"{where}: 'degree' must be one sentence under "
-                                          f"{MAX_DEGREE_CHARS} characters"))
-        elif not _is_url(source):
-            problems.append(Problem(path, f"{where}: 'source' must be an https address"))
-        else:
-            routes[str(occupation_id)] = DegreeRoute(degree, str(source))
-    return routes
-
-
-def _job_profiles(path: Path, data: Mapping[str, Any], problems: list[Problem]) -> dict[str, str]:
-    """``profiles: {OCC id: National Careers Service profile slug}``."""
-    profiles: dict[str, str] = {}
-    for occupation_id, slug in (data.get("profiles") or {}).items():
-        if not OCCUPATION_ID.match(str(occupation_id)):
-            problems.append(Problem(path, f"'{occupation_id}' is not an occupation id like OCC0152"))
-        elif not isinstance(slug, str) or not PROFILE_SLUG.match(slug):
-            problems.append(Problem(path, f"{occupation_id}: profile {slug!r} must be lower-case "
-                                          "words joined by hyphens, like 'electrician'"))
-        else:
-            profiles[str(occupation_id)] = slug
-    return profiles
-
-
-def _check_smalltalk(path: Path, data: Mapping[str, Any]) -> list[Problem]:
-    """Every small-talk kind needs text examples and at least one reply."""
-    kinds = data.get("kinds")
-    if not data:
-        return []
-    if not isinstance(kinds, dict) or not kinds:
-        return [Problem(path, "'kinds' must map each kind of small talk to examples and replies")]
-    found = []
-    for kind, spec in kinds.items():
-        if not isinstance(spec, dict):
-            found.append(Problem(path, f"kind '{kind}' must have 'examples' and 'replies'"))
-            continue
-        for key in ("examples", "replies"):
-            items = spec.get(key)
-            if not isinstance(items, list) or not items:
-                found.append(Problem(path, f"kind '{kind}' needs a non-empty '{key}' list"))
-            elif any(not isinstance(i, str) or not i.strip() for i in items):
-                found.append(Problem(path, f"kind '{kind}' has a non-text item in '{key}': quote it"))
-    return found
-
-
 REQUIRED_MESSAGES = (
     "welcome",
     "fallback",
@@ -446,17 +299,6 @@ REQUIRED_MESSAGES = (
     "error",
     "example_questions",
 )
-
-
-def _check_followups(path: Path, data: Mapping[str, Any]) -> list[Problem]:
-    """Every word list is a list of text (YAML reads a bare "no" or "on" as a boolean)."""
-    found = []
-    for key in ("pointers", "replaceable", "openers", "more", "subject_words", "occupation_card",
-                "occupation_related"):
-        items = data.get(key)
-        if not isinstance(items, list) or not all(isinstance(w, str) for w in items):
-            found.append(Problem(path, f"'{key}' must be a list of quoted words"))
-    return found
 
 
 def load_knowledge(root: Path) -> KnowledgeBase:
@@ -478,22 +320,22 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         if messages and key not in messages:
             problems.append(Problem(root / "messages.yaml", f"missing message '{key}'"))
     matching = _load_yaml(root / "matching.yaml", problems)
-    problems.extend(_check_word_lists(root / "matching.yaml", matching))
+    problems.extend(check_word_lists(root / "matching.yaml", matching))
     safeguarding = _load_yaml(root / "safeguarding.yaml", problems)
-    problems.extend(_check_safeguarding(root / "safeguarding.yaml", safeguarding))
+    problems.extend(check_safeguarding(root / "safeguarding.yaml", safeguarding))
     exemplars = _load_yaml(root / "safeguarding_exemplars.yaml", problems)
-    problems.extend(_check_exemplars(root / "safeguarding_exemplars.yaml", exemplars,
+    problems.extend(check_exemplars(root / "safeguarding_exemplars.yaml", exemplars,
                                      set(safeguarding.get("categories") or ())))
     occupation_phrases = _load_yaml(root / "occupation_phrases.yaml", problems)
-    problems.extend(_check_occupation_phrases(root / "occupation_phrases.yaml", occupation_phrases))
+    problems.extend(check_occupation_phrases(root / "occupation_phrases.yaml", occupation_phrases))
     smalltalk = _load_yaml(root / "smalltalk.yaml", problems)
-    problems.extend(_check_smalltalk(root / "smalltalk.yaml", smalltalk))
-    degree_routes = _degree_routes(root / "degree_routes.yaml",
+    problems.extend(check_smalltalk(root / "smalltalk.yaml", smalltalk))
+    degree_routes = degree_routes_of(root / "degree_routes.yaml",
                                    _load_yaml(root / "degree_routes.yaml", problems), problems)
-    job_profiles = _job_profiles(root / "job_profiles.yaml",
+    job_profiles = job_profiles_of(root / "job_profiles.yaml",
                                  _load_yaml(root / "job_profiles.yaml", problems), problems)
     followups = _load_yaml(root / "followups.yaml", problems)
-    problems.extend(_check_followups(root / "followups.yaml", followups))
+    problems.extend(check_followups(root / "followups.yaml", followups))
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(
