@@ -163,3 +163,10 @@ def test_profile_and_degree_data_name_occupations_on_the_map(responder: Responde
 def test_a_job_named_in_full_is_not_rewritten_by_its_everyday_synonym(responder: Responder,
                                                                       question: str) -> None:
     assert responder.reply(question).kind == "occupation"
+
+
+def test_a_short_option_keeps_the_job_name_in_its_label(responder: Responder) -> None:
+    light = responder.occupations.get("OCC0033")  # "Motor vehicle … technician - light vehicle"
+    assert light is not None
+    label = button_label(light)
+    assert label.startswith("Motor vehicle") and "light vehicle" in label

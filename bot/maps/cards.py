@@ -23,6 +23,7 @@ from bot.render import escape
 from bot.reply import Button, Reply
 
 LABEL_LIMIT = 60
+MIN_OPTION_CHARS = 25
 OVERVIEW_CHARS = 220
 PAGE = 5
 NCS_PROFILE = "https://nationalcareers.service.gov.uk/job-profiles/{slug}"
@@ -41,7 +42,10 @@ def button_label(occupation: Occupation) -> str:
     title = occupation.title
     room = LABEL_LIMIT - len(level)
     if len(title) > room and " - " in title:
-        title = title.split(" - ", 1)[1]
+        option = title.split(" - ", 1)[1]
+        # A short option ("light vehicle") needs the job's name beside it: cut the middle instead.
+        if len(option) >= MIN_OPTION_CHARS:
+            title = option
     if len(title) > room:
         # Drop words from the middle: the start names the job and the end is what tells
         # "… fabrication role" from "… maintenance role".
