@@ -75,3 +75,9 @@ def test_forget_clears_the_context() -> None:
     memory.remember(Reply("answer", "text", "t-level-basics"), now=0.0)
     memory.forget()
     assert memory.current_topic(now=1.0) is None
+
+
+def test_an_unrelated_question_is_not_pulled_into_the_last_topic(responder: Responder) -> None:
+    reply = _after(responder, "does child benefit stop if my son starts an apprenticeship",
+                   "where can i learn to fly planes")
+    assert reply.id != "child-benefit-and-apprenticeships"

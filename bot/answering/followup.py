@@ -41,6 +41,9 @@ class Reading(Enum):
 
     ALONE = "alone"          # as if there were no context
     WITH_SUBJECT = "subject"  # with the last answer's subject added
+    # Names no subject of its own but does not point back either ("what grades do i need"): the
+    # subject is added only if the answer it gives was among the message's own candidates.
+    MAYBE_SUBJECT = "maybe-subject"
     MORE = "more"            # the same answer again ("tell me more")
     CARD = "card"            # the same job's card ("how much would i earn")
     RELATED = "related"      # the same job's similar jobs ("any similar jobs?")
@@ -89,30 +92,39 @@ class FollowUps:
 
     def points_back(self, text: str) -> bool:
         """Whether a message reads as continuing the conversation rather than starting one."""
+        return self._pointing(text) is not None
+
+    def _pointing(self, text: str) -> bool | None:
+        """True when a message points back explicitly (a pointer, an opener, "tell me more"),
+        False when it only names no subject of its own, None when it stands alone."""
         folded = normalise(text)
         words = folded.split()
         if not words or len(words) > MAX_WORDS:
-            return False
+            return None
         if folded in self._more or any(folded == o or folded.startswith(o + " ") for o in self._openers):
             return True
         if self._pointers is not None and self._pointers.search(folded):
             return True
-        return self._subject_words is None or not self._subject_words.search(folded)
+        if self._subject_words is None or not self._subject_words.search(folded):
+            return False
+        return None
 
     def reading(self, text: str, topic: Topic | None) -> Reading:
         """How to read ``text`` after an answer about ``topic``."""
-        if topic is None or not self.points_back(text):
+        pointing = self._pointing(text) if topic is not None else None
+        if topic is None or pointing is None:
             return Reading.ALONE
         folded = normalise(text)
+        subject = Reading.WITH_SUBJECT if pointing else Reading.MAYBE_SUBJECT
         if topic.kind == "occupation":
             if self._related is not None and self._related.search(folded):
                 return Reading.RELATED
             if self._card is not None and self._card.search(folded):
                 return Reading.CARD
-            return Reading.WITH_SUBJECT
+            return subject
         if folded in self._more or folded.startswith("tell me more"):
             return Reading.MORE
-        return Reading.WITH_SUBJECT
+        return subject
 
 
 def topic_of(reply: Reply) -> Topic | None:

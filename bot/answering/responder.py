@@ -45,6 +45,9 @@ class Shared:
 # A follow-up read on its own keeps its own answer when that is this much surer than the
 # answer with the last subject added.
 ALONE_LEAD = 10.0
+# A follow-up that only lacks a subject of its own takes the last answer's subject when the
+# answer that gives was among this many of its own candidates.
+MAYBE_DEPTH = 3
 
 def _source_label(url: str) -> str:
     host = urlparse(url).netloc.lower()
@@ -213,12 +216,15 @@ class Responder:
         reading = self.followups.reading(text, topic)
         if topic is None or reading is Reading.ALONE or alone.kind == "safeguarding":
             return alone
-        if reading is Reading.WITH_SUBJECT:
+        if reading in (Reading.WITH_SUBJECT, Reading.MAYBE_SUBJECT):
             if alone.kind == "smalltalk" or (alone.kind == "occupation" and topic.kind == "entry"):
                 return alone
             together = [self._reply(t) for t in self.followups.with_subject(text[: self.max_chars], topic)]
             read_together = max(together, key=lambda r: (r.kind in ("answer", "occupation"), r.score))
             if read_together.kind not in ("answer", "occupation"):
+                return alone
+            if reading is Reading.MAYBE_SUBJECT and read_together.id not in alone.candidates[:MAYBE_DEPTH]:
+                # "where can i learn to fly planes" after Child Benefit is not about it.
                 return alone
             if alone.kind == "answer" and alone.score > read_together.score + ALONE_LEAD:
                 return alone
