@@ -44,7 +44,13 @@ def cmd_kb_suggest(settings: Settings, args: argparse.Namespace) -> int:
     """Ready-to-paste phrasings per entry from the misses; `--apply ID N` adds the N-th
     suggestion for entry ID to its front matter and checks the knowledge base."""
     services, suggestions = _suggestions(settings, args.limit)
-    by_entry = phrasings_by_entry(suggestions)
+    by_entry = {}
+    for entry_id, phrasings in phrasings_by_entry(suggestions).items():
+        entry = services.kb.entries.get(entry_id)
+        known = {q.casefold() for q in entry.questions} if entry is not None else set()
+        new = [p for p in phrasings if p not in known]
+        if new:
+            by_entry[entry_id] = new
     if args.apply is None:
         if not by_entry:
             print("No suggestions: no logged question is close to an entry.")
