@@ -31,14 +31,14 @@ from app.cli_help import (
     REPORT_DESCRIPTION,
 )
 from app.kb_tools import add_parsers as add_kb_tools
+from app.kb_tools import cmd_kb_check
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
 from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
 
 if TYPE_CHECKING:  # only for annotations: `kb check --stale` imports what it needs
-    from collections.abc import Iterable
 
-    from bot.knowledge import Entry
+    pass
 
 log = logging.getLogger("careers_bot")
 
@@ -116,6 +116,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     webhook_url = settings.webhook_url or ""
     if args.webhook and not webhook_url:
         raise ConfigError("CAREERS_BOT_WEBHOOK_URL is not set: --webhook needs the public HTTPS URL")
+    from jobs.refresh import check_schedule
+
     check_schedule(settings)
     delay = START_RETRY_S
     while True:
@@ -138,15 +140,6 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             time.sleep(delay)
             delay = min(delay * 2, START_RETRY_MAX_S)
 
-
-def check_schedule(settings: Settings) -> None:
-    """The refresh schedule must parse (the settings check only looks at its shape)."""
-    from jobs.refresh import refresh_trigger
-
-    try:
-        refresh_trigger(settings.maps_cron, settings.timezone)
-    except ValueError as exc:
-        raise ConfigError(f"CAREERS_BOT_MAPS_CRON is invalid: {exc}") from None
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -214,48 +207,6 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
-    """Validate knowledge/: every problem with its file; exit 1 if any."""
-    from bot.knowledge import KnowledgeError, load_knowledge
-
-    root = Path(args.path) if args.path else settings.knowledge_dir
-    try:
-        kb = load_knowledge(root)
-    except KnowledgeError as exc:
-        for problem in exc.problems:
-            print(problem)
-        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
-        return 1
-    check_schedule(settings)
-    print(f"ok: {len(kb)} entries, {kb.question_count} alternate questions, no problems; "
-          "settings ok")
-    if args.stale:
-        return print_stale(kb.entries.values(), settings.timezone,
-                           args.months or settings.review_max_age_months)
-    return 0
-
-
-def print_stale(entries: Iterable[Entry], timezone: str, months: int) -> int:
-    """`kb check --stale`: what is due for review today, one line each; exit 1 if anything is."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    from bot.review import last_change, report_lines, review_report
-
-    today = dt.datetime.now(ZoneInfo(timezone)).date()
-    report = review_report(entries, today, months)
-    for line in report_lines(report):
-        print(line)
-    if report:
-        with_figures = len({f.entry.id for f in report.stale_figures})
-        print(f"{len(report.due_ids)} entries due for review: {len(report.old_reviews)} reviewed "
-              f"before {report.review_before}, {with_figures} with {len(report.stale_figures)} "
-              "figure(s) older than their yearly change", file=sys.stderr)
-        return 1
-    print(f"stale: nothing due (no entry reviewed before {report.review_before}; no money figure "
-          f"dated before {last_change(today, 'money')} or course fact before "
-          f"{last_change(today, 'course')})")
-    return 0
 
 
 def cmd_kb_report(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,14 +1,18 @@
-"""`careers-bot kb misses`, `kb suggest` and `link`: the maintainers' loop from what students
-asked to better entries, and links that open an answer directly."""
+"""`careers-bot kb check`, `kb misses`, `kb suggest` and `link`: checking the knowledge base,
+the maintainers' loop from what students asked to better entries, and links that open an
+answer directly."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from bot.db import open_db
 from bot.kb_edit import add_phrasings
+from bot.knowledge import Entry
 from bot.misses import group_misses, phrasings_by_entry, suggest
 from bot.usage import unanswered_questions
 
@@ -21,6 +25,52 @@ def _suggestions(settings: Settings, limit: int):  # type: ignore[no-untyped-def
     services = build_services(settings)
     groups = group_misses(unanswered_questions(open_db(settings.database_path)))[:limit]
     return services, suggest(groups, services.responder.nearest_entry)
+
+
+def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Validate knowledge/: every problem with its file; exit 1 if any."""
+    from bot.knowledge import KnowledgeError, load_knowledge
+
+    root = Path(args.path) if args.path else settings.knowledge_dir
+    try:
+        kb = load_knowledge(root)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    from jobs.refresh import check_schedule
+
+    check_schedule(settings)
+    print(f"ok: {len(kb)} entries, {kb.question_count} alternate questions, no problems; "
+          "settings ok")
+    if args.stale:
+        return print_stale(kb.entries.values(), settings.timezone,
+                           args.months or settings.review_max_age_months)
+    return 0
+
+
+def print_stale(entries: Iterable[Entry], timezone: str, months: int) -> int:
+    """`kb check --stale`: what is due for review today, one line each; exit 1 if anything is."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from bot.review import last_change, report_lines, review_report
+
+    today = dt.datetime.now(ZoneInfo(timezone)).date()
+    report = review_report(entries, today, months)
+    for line in report_lines(report):
+        print(line)
+    if report:
+        with_figures = len({f.entry.id for f in report.stale_figures})
+        print(f"{len(report.due_ids)} entries due for review: {len(report.old_reviews)} reviewed "
+              f"before {report.review_before}, {with_figures} with {len(report.stale_figures)} "
+              "figure(s) older than their yearly change", file=sys.stderr)
+        return 1
+    print(f"stale: nothing due (no entry reviewed before {report.review_before}; no money figure "
+          f"dated before {last_change(today, 'money')} or course fact before "
+          f"{last_change(today, 'course')})")
+    return 0
 
 
 def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
@@ -72,8 +122,6 @@ def cmd_kb_suggest(settings: Settings, args: argparse.Namespace) -> int:
     assert path is not None, "entries loaded from knowledge/ know their file"
     added = add_phrasings(path, [phrasings[int(number) - 1]])
     print(f"added to {path}: {added[0]!r}" if added else f"{path} already has that phrasing")
-    from app.cli import cmd_kb_check
-
     return cmd_kb_check(settings, argparse.Namespace(path=None, stale=False, months=None))
 
 

@@ -31,7 +31,7 @@ from telegram import Bot
 from telegram.ext import Application, Job
 
 from bot.alerts.outbox import enqueue_digests
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
 from bot.maps.search import OccupationIndex
 from bot.maps.store import latest_version, load_version, state_time
@@ -71,6 +71,15 @@ def refresh_trigger(cron: str, timezone: str) -> CronTrigger:
             raise ValueError(f"maps_cron: cannot read weekday '{part}' (expected e.g. mon#1)")
         days.append(f"{_ORDINALS[nth]} {name}")
     return CronTrigger(minute=minute, hour=hour, day=",".join(days), month=month, timezone=zone)
+
+
+
+def check_schedule(settings: Settings) -> None:
+    """The refresh schedule must parse (the settings check only looks at its shape)."""
+    try:
+        refresh_trigger(settings.maps_cron, settings.timezone)
+    except ValueError as exc:
+        raise ConfigError(f"CAREERS_BOT_MAPS_CRON is invalid: {exc}") from None
 
 
 def previous_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
