@@ -39,10 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.answering.encoder import embedding_cache
 from bot.answering.evaluation import read_cases
 from bot.answering.matching import Matcher
 from bot.answering.responder import Responder
+from bot.encoder import embedding_cache
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.maps.search import bundled_occupation_index
 from bot.text import Normaliser

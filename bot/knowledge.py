@@ -8,6 +8,7 @@ problem with its file, so a running bot can keep serving its last good copy afte
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -62,6 +63,15 @@ class KnowledgeError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+@dataclass(frozen=True)
+class DegreeRoute:
+    """The university route into an occupation (``degree_routes.yaml``), in one sentence, with
+    the official page that says so: the maps list apprenticeships and T Levels, not degrees."""
+
+    degree: str
+    source: str
+
+
 @dataclass
 class KnowledgeBase:
     """One consistent snapshot of everything in ``knowledge/``: the entries and the data files
@@ -75,6 +85,8 @@ class KnowledgeBase:
     safeguarding_exemplars: dict[str, Any] = field(default_factory=dict)
     smalltalk: dict[str, Any] = field(default_factory=dict)
     occupation_phrases: dict[str, Any] = field(default_factory=dict)
+    degree_routes: dict[str, DegreeRoute] = field(default_factory=dict)
+    job_profiles: dict[str, str] = field(default_factory=dict)
     root: Path | None = None
 
     def __len__(self) -> int:
@@ -342,6 +354,48 @@ def _check_occupation_phrases(path: Path, data: Mapping[str, Any]) -> list[Probl
     return found
 
 
+OCCUPATION_ID = re.compile(r"^OCC\d{4}[A-Z]?$")
+PROFILE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_DEGREE_CHARS = 240
+
+
+def _degree_routes(path: Path, data: Mapping[str, Any],
+                   problems: list[Problem]) -> dict[str, DegreeRoute]:
+    """``routes: {OCC id: {degree: sentence, source: https URL}}``."""
+    routes: dict[str, DegreeRoute] = {}
+    for occupation_id, spec in (data.get("routes") or {}).items():
+        where = f"route '{occupation_id}'"
+        if not OCCUPATION_ID.match(str(occupation_id)):
+            problems.append(Problem(path, f"{where}: not an occupation id like OCC0995"))
+            continue
+        if not isinstance(spec, dict):
+            problems.append(Problem(path, f"{where} needs 'degree' and 'source'"))
+            continue
+        degree, source = str(spec.get("degree") or "").strip(), spec.get("source")
+        if not degree or len(degree) > MAX_DEGREE_CHARS:
+            problems.append(Problem(path, f"{where}: 'degree' must be one sentence under "
+                                          f"{MAX_DEGREE_CHARS} characters"))
+        elif not _is_url(source):
+            problems.append(Problem(path, f"{where}: 'source' must be an https address"))
+        else:
+            routes[str(occupation_id)] = DegreeRoute(degree, str(source))
+    return routes
+
+
+def _job_profiles(path: Path, data: Mapping[str, Any], problems: list[Problem]) -> dict[str, str]:
+    """``profiles: {OCC id: National Careers Service profile slug}``."""
+    profiles: dict[str, str] = {}
+    for occupation_id, slug in (data.get("profiles") or {}).items():
+        if not OCCUPATION_ID.match(str(occupation_id)):
+            problems.append(Problem(path, f"'{occupation_id}' is not an occupation id like OCC0152"))
+        elif not isinstance(slug, str) or not PROFILE_SLUG.match(slug):
+            problems.append(Problem(path, f"{occupation_id}: profile {slug!r} must be lower-case "
+                                          "words joined by hyphens, like 'electrician'"))
+        else:
+            profiles[str(occupation_id)] = slug
+    return profiles
+
+
 def _check_smalltalk(path: Path, data: Mapping[str, Any]) -> list[Problem]:
     """Every small-talk kind needs text examples and at least one reply."""
     kinds = data.get("kinds")
@@ -404,6 +458,10 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     problems.extend(_check_occupation_phrases(root / "occupation_phrases.yaml", occupation_phrases))
     smalltalk = _load_yaml(root / "smalltalk.yaml", problems)
     problems.extend(_check_smalltalk(root / "smalltalk.yaml", smalltalk))
+    degree_routes = _degree_routes(root / "degree_routes.yaml",
+                                   _load_yaml(root / "degree_routes.yaml", problems), problems)
+    job_profiles = _job_profiles(root / "job_profiles.yaml",
+                                 _load_yaml(root / "job_profiles.yaml", problems), problems)
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(
@@ -414,6 +472,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         safeguarding_exemplars=exemplars,
         smalltalk=smalltalk,
         occupation_phrases=occupation_phrases,
+        degree_routes=degree_routes,
+        job_profiles=job_profiles,
         root=root,
     )
 

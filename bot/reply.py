@@ -38,6 +38,8 @@ class Reply:
     score: float = 0.0
     candidates: tuple[str, ...] = ()
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
+    # A paged list's whole ranking (occupation ids only), kept by the chat for "More".
+    listing: tuple[str, ...] = ()
 
     @property
     def messages(self) -> list[str]:

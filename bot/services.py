@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from bot.answering.encoder import embedding_cache
 from bot.answering.responder import Responder
 from bot.config import Settings
 from bot.db import open_db
+from bot.encoder import embedding_cache
 from bot.knowledge import KnowledgeBase, knowledge_fingerprint, load_knowledge
 from bot.maps.search import OccupationIndex, PhraseRules, current_occupation_index
 from bot.maps.store import latest_version, load_version

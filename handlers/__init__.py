@@ -57,7 +57,11 @@ def register_handlers(application: Application[Any, Any, Any, Any, BotData, Any]
     add(CallbackQueryHandler(chat.none_of_these, pattern=r"^none$"))
     add(CallbackQueryHandler(privacy.forget_button, pattern=r"^forget:(yes|no)$"))
     add(CallbackQueryHandler(admin.refresh_force_button, pattern=r"^refresh:force$"))
-    add(CallbackQueryHandler(occupations.occupation_button, pattern=r"^occ(rel)?:OCC[0-9A-Z]{1,12}$"))
+    add(CallbackQueryHandler(chat.home_button, pattern=r"^home$"))
+    add(CallbackQueryHandler(occupations.occupation_button,
+                             pattern=r"^occ(rel|det)?:OCC[0-9A-Z]{1,12}$"))
+    add(CallbackQueryHandler(occupations.more_button, pattern=r"^more:[0-9]{1,3}$"))
+    add(CallbackQueryHandler(occupations.routes_command, pattern=r"^routes$"))
     add(CallbackQueryHandler(occupations.route_button,
                              pattern=r"^route:[0-9]{1,3}(:[0-9]{1,2}:[0-9]{1,3})?$"))
     add(CallbackQueryHandler(alerts.subscribe_button, pattern=alerts.SUB_PATTERN))

@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 
 from bot.reply import Reply
 from bot.usage import log_unanswered, record_safeguarding_reply, touch_user
-from telegram_io.context import Context
+from telegram_io.context import Context, chat_memory
 from telegram_io.send import send_reply
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,15 @@ async def start(update: Update, context: Context) -> None:
     _remember(update, context)
     responder = context.bot_data.services.responder
     assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id, responder.welcome())
+
+
+async def home_button(update: Update, context: Context) -> None:
+    """ "Home" under a menu: the welcome message and its menu again."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    await query.answer()
+    responder = context.bot_data.services.responder
     await send_reply(context.bot, update.effective_chat.id, responder.welcome())
 
 
@@ -65,6 +74,8 @@ async def answer_question(update: Update, context: Context) -> None:
     elif reply.kind == "safeguarding":
         # A count by category only: the text is never stored.
         record_safeguarding_reply(services.db, reply.id or "unknown")
+    if reply.listing:
+        chat_memory(context).remember_listing(reply.listing)
     assert update.effective_chat is not None
     log.info("question answered kind=%s id=%s score=%.1f", reply.kind, reply.id, reply.score)
     await send_reply(context.bot, update.effective_chat.id, reply)

@@ -5,14 +5,21 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.answering.routing import search_job
-from bot.maps.cards import choices_reply, occupation_card, related_reply
+from bot.maps.cards import (
+    button_label,
+    choices_reply,
+    details_reply,
+    listing_reply,
+    occupation_card,
+    related_reply,
+)
 from bot.maps.search import OccupationIndex, level_in_words
 from bot.maps.store import latest_version
 from bot.render import escape
 from bot.reply import Button, Reply
 from bot.services import Services
 from handlers.chat import expired_button
-from telegram_io.context import Context
+from telegram_io.context import Context, chat_memory
 from telegram_io.send import send_reply
 
 PAGE_SIZE = 8
@@ -29,6 +36,8 @@ async def _send(update: Update, context: Context, reply: Reply) -> None:
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
+    if reply.listing:
+        chat_memory(context).remember_listing(reply.listing)
     await send_reply(context.bot, update.effective_chat.id, reply)
 
 
@@ -54,7 +63,8 @@ async def occupation_command(update: Update, context: Context) -> None:
 
 
 async def occupation_button(update: Update, context: Context) -> None:
-    """An occupation button: show its card (or related ones for ``occrel:``)."""
+    """An occupation button: its card, its courses and codes (``occdet:``) or similar jobs
+    (``occrel:``)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     services = context.bot_data.services
@@ -64,15 +74,36 @@ async def occupation_button(update: Update, context: Context) -> None:
         await expired_button(update, context)
         return
     if kind == "occrel":
-        await _send(update, context, related_reply(services.kb, _index(services), occupation))
+        explorer = services.responder.explorer
+        assert explorer is not None
+        others = explorer.related(occupation)
+        await _send(update, context, related_reply(services.kb, occupation, others))
+    elif kind == "occdet":
+        await _send(update, context, details_reply(services.kb, occupation))
     else:
         await _send(update, context, occupation_card(services.kb, occupation))
 
 
-async def routes_command(update: Update, context: Context) -> None:
-    """The 15 routes as buttons."""
+async def more_button(update: Update, context: Context) -> None:
+    """ "More" under a list of jobs: the next page of the list this chat was shown."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
     services = context.bot_data.services
-    rows = tuple((Button(route.name, f"route:{route.id}"),) for route in _index(services).routes)
+    index = _index(services)
+    listing = [o for o in (index.get(i) for i in chat_memory(context).listing) if o is not None]
+    offset = int(query.data.removeprefix("more:"))
+    if not listing or offset >= len(listing):
+        await expired_button(update, context)
+        return
+    await _send(update, context, listing_reply(services.kb, listing, offset))
+
+
+async def routes_command(update: Update, context: Context) -> None:
+    """The 15 routes as buttons, in alphabetical order (also the "All routes" button)."""
+    services = context.bot_data.services
+    routes = sorted(_index(services).routes, key=lambda r: r.name.casefold())
+    rows = tuple((Button(route.name, f"route:{route.id}"),) for route in routes)
+    rows += ((Button(services.kb.message("home"), "home"),),)
     await _send(update, context, Reply("occupation", services.kb.message("routes_heading"),
                                        buttons=rows))
 
@@ -91,10 +122,12 @@ async def route_button(update: Update, context: Context) -> None:
         return
     by_level = index.route_occupations(route.id)
     if len(parts) == 2:
-        levels = tuple(
-            (Button(f"{level_in_words(level)} ({len(items)})"[:60], f"route:{route.id}:{level}:0"),)
+        levels: tuple[tuple[Button, ...], ...] = tuple(
+            (Button(kb.message("level_button", level=level, count=len(items)),
+                    f"route:{route.id}:{level}:0"),)
             for level, items in sorted(by_level.items())
         )
+        levels += ((Button(kb.message("all_routes_back"), "routes"), Button(kb.message("home"), "home")),)
         await _send(update, context, Reply("occupation", kb.message(
             "route_levels_heading", route=escape(route.name)), buttons=levels))
         return
@@ -110,7 +143,7 @@ async def route_button(update: Update, context: Context) -> None:
         return
     chunk = items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
     rows: tuple[tuple[Button, ...], ...] = tuple(
-        (Button(o.title[:60], f"occ:{o.id}"),) for o in chunk
+        (Button(button_label(o), f"occ:{o.id}"),) for o in chunk
     )
     nav = []
     if page > 0:
@@ -119,6 +152,7 @@ async def route_button(update: Update, context: Context) -> None:
         nav.append(Button(kb.message("next_page"), f"route:{route.id}:{level}:{page + 1}"))
     if nav:
         rows += (tuple(nav),)
+    rows += ((Button(kb.message("levels_back"), f"route:{route.id}"), Button(kb.message("home"), "home")),)
     text = kb.message("route_level_heading", route=escape(route.name),
                       level=escape(level_in_words(level)), count=len(items), page=page + 1,
                       pages=pages)

@@ -54,8 +54,19 @@ class BotData:
 
 @dataclass
 class ChatData:
-    """Per-chat state (nothing yet beyond what PTB keeps)."""
+    """Per-chat state, kept in memory only: the ids behind the last paged list of jobs, so
+    "More" can show the next page. Never message text."""
+
+    listing: tuple[str, ...] = ()
+
+    def remember_listing(self, ids: tuple[str, ...]) -> None:
+        self.listing = ids
 
 
 Context = CallbackContext[ExtBot[None], dict[object, object], ChatData, BotData]
 CONTEXT_TYPES = ContextTypes(chat_data=ChatData, bot_data=BotData)
+
+
+def chat_memory(context: Context) -> ChatData:
+    """This chat's state; updates without a chat (inline queries) get a throwaway one."""
+    return context.chat_data if context.chat_data is not None else ChatData()

@@ -64,7 +64,7 @@ def kb_dir(tmp_path: Path) -> Path:
     root = tmp_path / "knowledge"
     root.mkdir()
     for name in ("messages.yaml", "matching.yaml", "safeguarding.yaml", "safeguarding_exemplars.yaml",
-                 "smalltalk.yaml", "occupation_phrases.yaml"):
+                 "smalltalk.yaml", "occupation_phrases.yaml", "degree_routes.yaml", "job_profiles.yaml"):
         shutil.copy(REAL_KB / name, root / name)
     write_entry(root, "t-level-basics", "What is a T Level?",
                 ["what is a t level", "t levels explained", "how long is a t level"],

@@ -112,7 +112,9 @@ async def test_occupation_search_shows_a_card_with_the_official_link(
 ) -> None:
     local_api.push_text(CHAT, "/occupation electrician")
     [choices] = await local_api.wait_for_messages(CHAT, 1)
-    assert all(data.startswith("occ:OCC") for _, data in choices.buttons)
+    jobs = [data for _, data in choices.buttons if data.startswith("occ:")]
+    assert jobs and all(data.startswith("occ:OCC") for data in jobs)
+    assert choices.buttons[-1][1] == "none"
     local_api.push_callback(CHAT, choices.buttons[0][1])
     card = (await local_api.wait_for_messages(CHAT, 2))[1]
     assert "electrician" in card.text.lower()
@@ -123,13 +125,15 @@ async def test_occupation_search_shows_a_card_with_the_official_link(
 async def test_routes_browse_to_a_page_of_occupations(bot: Application, local_api: LocalBotApi) -> None:
     local_api.push_text(CHAT, "/routes")
     [routes] = await local_api.wait_for_messages(CHAT, 1)
-    assert len(routes.buttons) == 15
+    route_labels = [label for label, data in routes.buttons if data.startswith("route:")]
+    assert len(route_labels) == 15
+    assert route_labels == sorted(route_labels, key=str.casefold)
     digital = next(data for label, data in routes.buttons if label == "Digital")
     local_api.push_callback(CHAT, digital)
     levels = (await local_api.wait_for_messages(CHAT, 2))[1]
     local_api.push_callback(CHAT, levels.buttons[0][1])
     page = (await local_api.wait_for_messages(CHAT, 3))[2]
-    assert page.buttons and all(data.startswith(("occ:", "route:")) for _, data in page.buttons)
+    assert page.buttons and all(data.startswith(("occ:", "route:", "home")) for _, data in page.buttons)
 
 
 async def test_a_flood_gets_one_notice_then_silence(bot: Application, local_api: LocalBotApi,

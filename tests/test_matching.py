@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering.encoder import embedding_cache
 from bot.answering.matching import Matcher
 from bot.answering.query import QueryReader
+from bot.encoder import embedding_cache
 from bot.knowledge import load_knowledge
 from bot.text import Normaliser, normalise
 from tests.conftest import write_entry

@@ -81,7 +81,9 @@ def test_several_close_jobs_are_offered_as_buttons(responder: Responder) -> None
     reply = responder.reply("i want to be an electrician")
     assert reply.kind == "occupation"
     if len(reply.buttons) > 1:
-        assert all(b.data.startswith("occ:") for row in reply.buttons for b in row)
+        jobs, last = reply.buttons[:-1], reply.buttons[-1]
+        assert all(b.data.startswith("occ:") for row in jobs for b in row)
+        assert [b.data for b in last] == ["none"]
 
 
 @pytest.mark.parametrize(("message", "words"), [
@@ -99,6 +101,7 @@ def test_an_occupation_card_shows_level_route_ways_in_and_the_official_page(resp
     reply = responder.reply("how to become a farrier")
     assert "Level 3 – like A levels" in reply.text
     assert "Agriculture, environmental and animal care route" in reply.text
-    assert "(ST0" in reply.text
+    assert "Apprenticeship (level 3)" in reply.text
+    assert "(ST0" not in reply.text, "codes live behind the Courses and codes button"
     assert "maps/occupation/OCC0172" in reply.text
-    assert [b.data for row in reply.buttons for b in row] == ["occrel:OCC0172"]
+    assert [b.data for row in reply.buttons for b in row] == ["occdet:OCC0172", "occrel:OCC0172"]

@@ -3,9 +3,8 @@ help for each kind of risk, and leaves careers questions with alarming words alo
 
 from __future__ import annotations
 
-from functools import cache
-
 import json
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,11 @@ import yaml
 from telegram.ext import Application
 
 from app.local_api import LocalBotApi
-from bot.answering.encoder import embedding_cache
 from bot.answering.evaluation import EvalReport, evaluate, read_cases
 from bot.answering.query import QueryReader
 from bot.answering.responder import Responder
 from bot.answering.safeguarding import SafeguardingDetector
+from bot.encoder import embedding_cache
 from bot.text import Normaliser
 from tests.conftest import DATA, REAL_KB, real_responder
 

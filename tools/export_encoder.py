@@ -88,7 +88,7 @@ def main() -> int:
 
     # Agreement with the original sentence-transformers model on a few sentences.
     sys.path.insert(0, str(ROOT))
-    from bot.answering.encoder import Encoder
+    from bot.encoder import Encoder
 
     reference = SentenceTransformer(str(source), device="cpu").encode(
         CHECK_SENTENCES, normalize_embeddings=True)

@@ -43,10 +43,10 @@ from typing import Literal
 
 import numpy as np
 
-from bot.answering.encoder import EmbeddingCache
 from bot.answering.lexical import LexicalIndex
 from bot.answering.query import LONG_MESSAGE_WORDS, Query
 from bot.answering.semantic import SemanticIndex
+from bot.encoder import EmbeddingCache
 from bot.text import Normaliser
 
 LEXICAL_WEIGHT = 0.45

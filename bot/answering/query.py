@@ -19,7 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
-from bot.answering.encoder import Encoder
+from bot.encoder import Encoder
 from bot.text import Normaliser
 
 # A clause starts at a word that joins two thoughts ("i failed my exams and i just want to

@@ -10,14 +10,15 @@ from __future__ import annotations
 import zlib
 from urllib.parse import urlparse
 
-from bot.answering.encoder import EmbeddingCache, embedding_cache
 from bot.answering.matching import MARGIN, THRESHOLD, Match, Matcher
 from bot.answering.query import Query, QueryReader
 from bot.answering.routing import prefers_occupation, read_job_signal
 from bot.answering.safeguarding import SafeguardingDetector
 from bot.answering.smalltalk import SmallTalkDetector
+from bot.encoder import EmbeddingCache, embedding_cache
 from bot.knowledge import Entry, KnowledgeBase
-from bot.maps.cards import choices_reply, occupation_card
+from bot.maps.cards import choices_reply, listing_reply, occupation_card
+from bot.maps.explore import OccupationExplorer
 from bot.maps.search import OccupationIndex
 from bot.render import escape, markdown_to_html
 from bot.reply import Button, Reply
@@ -69,6 +70,7 @@ class Responder:
         self.smalltalk = SmallTalkDetector(kb.smalltalk, cache)
         self.max_chars = max_chars
         self.occupations = occupations
+        self.explorer = OccupationExplorer(occupations, cache) if occupations is not None else None
         self.occupation_threshold = occupation_threshold
         self._rendered: dict[str, tuple[str, tuple[tuple[Button, ...], ...]]] = {}
 
@@ -188,6 +190,10 @@ class Responder:
         if not prefers_occupation(match, signal, self.occupation_threshold, kb_words):
             return None
         best, score = signal.results[0]
+        if signal.interest is not None and self.explorer is not None:
+            listing = self.explorer.for_interest(signal.interest)
+            if listing:
+                return listing_reply(self.kb, listing, score=score)
         close = [(o, s) for o, s in signal.results[1:] if score - s < CHOICE_MARGIN]
         ids = tuple(o.id for o, _ in signal.results)
         if close:

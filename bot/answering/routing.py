@@ -12,9 +12,11 @@ only when the message is about a job, never because an ordinary word matches a t
   uses itself ("are you a young worker" is about young workers' rights).
 - **It asks about becoming something** (``job_intent_phrases``: "how do i become a…", "career
   as…") and the words after that name a job: as above ("can i be an apprentice" names no job).
-- **It asks for jobs in a field** (``interest_phrases``: "jobs with animals", "careers in law")
-  and the words after that are the maps' own words (the first one, and most of them): the
-  occupation search decides ("apprenticeships in leeds" is not a job search).
+- **It asks for jobs in a field** (``interest_phrases``: "jobs with animals", "careers in law",
+  "i like fixing cars", "something creative") and the words after that are the maps' own words
+  (the first one, and most of them; "apprenticeships in leeds" is not a job search): a list of
+  jobs for that interest (:meth:`bot.maps.explore.OccupationExplorer.for_interest`) unless the
+  knowledge base is near-certain.
 - Otherwise the knowledge base decides.
 
 In every case the best occupation must score at least the occupation threshold.
@@ -34,6 +36,9 @@ from bot.text import normalise
 KB_CERTAIN = 90.0
 KB_SURE = 60.0
 
+_LEVEL = re.compile(r"\b(?:level|lvl|lv)\s*([1-8])\b")
+# "something like a t level", "something about advanced nationals": no interest is named.
+_COMPARISON = ("like ", "similar ", "about ", "between ", "else", "other ", "different ")
 _PUNCTUATION = re.compile(r"[,.;:!?()]")
 _ARTICLES = frozenset({"a", "an", "the", "some", "one", "in", "at", "with", "for", "on", "as"})
 _BOUNDARY = re.compile(
@@ -47,6 +52,10 @@ class JobSignal:
     """What a message says about jobs, and the occupations it could mean (empty: not a job)."""
 
     results: tuple[tuple[Occupation, float], ...]
+    # The field of an interest question ("animals" in "jobs with animals"), or None.
+    interest: str | None = None
+    # The level a message names ("plumber level 2"), or None.
+    level: int | None = None
 
     @property
     def best_score(self) -> float:
@@ -78,9 +87,26 @@ def job_words(index: OccupationIndex, text: str) -> str | None:
     return words_after(index.rules.job_intent, text) or words_after(index.rules.interest, text)
 
 
+def named_level(text: str) -> int | None:
+    """The qualification level a message names ("plumber level 2", "lvl 3 jobs"), or None."""
+    found = _LEVEL.search(normalise(text))
+    return int(found.group(1)) if found else None
+
+
 def search_job(index: OccupationIndex, text: str, limit: int) -> list[tuple[Occupation, float]]:
-    """The occupations a message asks about, best first: the usual ones for a bare job word
-    ("nurse"), else a search of the job words when the message has them, else of the whole."""
+    """The occupations a message asks about, best first; at the level it names when some are
+    ("plumber level 2"), else all levels."""
+    level = named_level(text)
+    if level is None:
+        return _search_job(index, text, limit)
+    results = _search_job(index, text, limit * 4)
+    at_level = [(o, s) for o, s in results if o.level == level]
+    return (at_level or results)[:limit]
+
+
+def _search_job(index: OccupationIndex, text: str, limit: int) -> list[tuple[Occupation, float]]:
+    """The usual occupations for a bare job word ("nurse"), else a search of the job words
+    when the message has them, else of the whole."""
     common = index.common_job(text)
     if common:
         return [(o, 100.0 - i) for i, o in enumerate(common[:limit])]
@@ -99,25 +125,30 @@ def search_job(index: OccupationIndex, text: str, limit: int) -> list[tuple[Occu
 def read_job_signal(index: OccupationIndex, text: str, limit: int,
                     ordinary: Callable[[str], bool] = lambda _: False) -> JobSignal:
     """The occupations a message asks about, or none when it is not about a job.
-    ``ordinary`` says whether a word is one the knowledge base itself uses."""
+    ``ordinary`` says whether a word is one the knowledge base itself uses. An interest
+    ("jobs with animals", "i like fixing cars") is read as one unless its words are a job
+    people name on its own ("jobs in nursing")."""
+    field = words_after(index.rules.interest, text)
+    if (field is not None and not field.startswith(_COMPARISON) and index.knows_field(field)
+            and not index.common_job(field)):
+        return JobSignal(tuple(index.search(field, limit=limit)), interest=field,
+                         level=named_level(text))
     becoming = words_after(index.rules.job_intent, text)
     # "dental nurse how do i train": the job comes before the question about it.
     lead = _BOUNDARY.split(normalise(text), maxsplit=1)[0]
     if any(index.names_a_job(words, ordinary) for words in (text, lead, becoming) if words):
-        return JobSignal(tuple(search_job(index, text, limit)))
-    field = words_after(index.rules.interest, text)
-    if field is not None and index.knows_field(field):
-        return JobSignal(tuple(index.search(field, limit=limit)))
+        return JobSignal(tuple(search_job(index, text, limit)), level=named_level(text))
     return JobSignal(())
 
 
 def prefers_occupation(match: Match, signal: JobSignal, threshold: float,
                        kb_words: bool = False) -> bool:
     """The boundary between the knowledge base and the maps (see the module docstring).
-    ``kb_words``: every job word is one the knowledge base uses too ("young worker")."""
+    ``kb_words``: every job word is one the knowledge base uses too ("young worker"); an
+    interest ("i like computers") is asking for jobs whatever words it uses."""
     if not signal.results or signal.results[0][1] < threshold:
         return False
-    if kb_words and match.kind == "answer" and match.score >= KB_SURE:
+    if kb_words and signal.interest is None and match.kind == "answer" and match.score >= KB_SURE:
         return False
     kb_score = match.score if match.kind in ("answer", "clarify") else 0.0
     return kb_score < KB_CERTAIN

@@ -37,8 +37,8 @@ from typing import Any, Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.answering.encoder import EmbeddingCache
 from bot.answering.query import Query
+from bot.encoder import EmbeddingCache
 from bot.text import Normaliser, stem
 
 FUZZY_MIN_LENGTH = 5

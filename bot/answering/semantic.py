@@ -1,7 +1,7 @@
 """Meaning-based scores for knowledge entries: the sentence encoder's half of the matcher.
 
 Every phrasing of every entry (title and alternate questions) is encoded once per knowledge base
-(vectors are cached on disk by :class:`bot.answering.encoder.EmbeddingCache`). A question is encoded once,
+(vectors are cached on disk by :class:`bot.encoder.EmbeddingCache`). A question is encoded once,
 and scored two ways per entry:
 
 - **nearest**: the cosine similarity with the entry's closest phrasing;
@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bot.answering.encoder import EmbeddingCache
+from bot.encoder import EmbeddingCache
 
 READOUT_WEIGHT = 3.0
 READOUT_RIDGE = 0.1

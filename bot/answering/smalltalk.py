@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.answering.encoder import EmbeddingCache
 from bot.answering.query import Query
+from bot.encoder import EmbeddingCache
 from bot.text import normalise
 
 TYPO_CUTOFF = 88.0

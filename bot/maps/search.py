@@ -143,6 +143,14 @@ class PhraseRules:
         )
 
 
+    def with_synonyms(self, text: str) -> str:
+        """``text`` normalised, everyday words swapped for the maps' own ("fixing cars" →
+        "motor vehicle service and maintenance")."""
+        folded = normalise(text)
+        if self.synonym_pattern is None:
+            return folded
+        return self.synonym_pattern.sub(lambda m: self.synonyms[m.group(0)], folded)
+
     def clean(self, text: str) -> list[str]:
         """The words of ``text`` that could name a job, synonyms applied, in order."""
         folded = normalise(text)
@@ -307,6 +315,11 @@ class OccupationIndex:
 
     def __len__(self) -> int:
         return len(self._occupations)
+
+    @property
+    def occupations(self) -> tuple[Occupation, ...]:
+        """The current (searchable) occupations, in index order."""
+        return tuple(self._occupations)
 
     def job_names(self) -> list[str]:
         """Every current occupation's title and typical job titles, once each."""
