@@ -44,9 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from questions import distinct_questions
+
 from app.local_api import LocalBotApi, SentMessage
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
-from questions import distinct_questions
 
 TOKEN = "123456:BENCH-TOKEN-NOT-REAL"
 CACHE = ROOT / "data" / "cache"
@@ -109,8 +110,8 @@ async def bot_worker(db_path: str, base_url: str) -> None:
 
 def single_message_questions(count: int) -> list[str]:
     """``count`` distinct questions whose answer is one message (so each update has one reply)."""
-    from bot.answering.encoder import embedding_cache
     from bot.answering.responder import Responder
+    from bot.encoder import embedding_cache
     from bot.knowledge import load_knowledge
     from bot.maps.search import bundled_occupation_index
 
