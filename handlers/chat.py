@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.reply import Reply
-from bot.usage import log_unanswered, record_safeguarding_reply, touch_user
+from bot.usage import log_unanswered, record_safeguarding_reply
 from telegram_io.context import Context, chat_memory
 from telegram_io.send import send_reply
 
@@ -16,10 +16,11 @@ log = logging.getLogger(__name__)
 
 
 def _remember(update: Update, context: Context) -> None:
-    """Record first/last seen for private chats only: group members are never stored."""
+    """Record first/last seen for private chats only: group members are never stored.
+    Batched: written with the others about once a second (:class:`bot.usage.UsageBatch`)."""
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
-        touch_user(context.bot_data.services.db, chat.id)
+        context.bot_data.services.usage.touch_user(chat.id)
 
 
 async def start(update: Update, context: Context) -> None:
