@@ -29,8 +29,9 @@ def normalise(text: str) -> str:
 
     Cached: the checks on the answer path (safeguarding, small talk, routing, occupation search)
     each fold the same message, and the cache makes that one fold per message."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # ASCII has no accents to strip (NFKD leaves it as it is)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _CONTROL.sub(" ", text.lower())
     text = _APOSTROPHES.sub("", text)
     return _NON_WORD.sub(" ", text).strip()
