@@ -18,12 +18,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlparse
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
-from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
+
+if TYPE_CHECKING:  # the refresh (and httpx) is imported only by the commands that use it
+    from bot.maps.refresh import RefreshReport
 
 log = logging.getLogger("careers_bot")
 
@@ -246,6 +248,8 @@ def exit_code(report: RefreshReport) -> int:
 async def run_refresh(settings: Settings, source: str | None = None, *, dry_run: bool = False,
                       force: bool = False) -> RefreshReport:
     """One refresh on the database file, with a connection of its own."""
+    from bot.maps.refresh import refresh_from_settings
+
     db = open_db(settings.database_path)
     try:
         return await refresh_from_settings(db, settings, source, dry_run=dry_run, force=force)
@@ -256,6 +260,8 @@ async def run_refresh(settings: Settings, source: str | None = None, *, dry_run:
 async def refresh_command(settings: Settings, source: str | None, dry_run: bool, as_json: bool,
                           force: bool, *, out: TextIO | None = None) -> int:
     """Run a refresh, print its report (JSON or readable) and return the exit code."""
+    from bot.maps.refresh import summary_text
+
     report = await run_refresh(settings, source, dry_run=dry_run, force=force)
     stream = out or sys.stdout
     if as_json:

@@ -206,7 +206,8 @@ async def bench(args: argparse.Namespace) -> None:
     rng = random.Random(7)
     rate = args.share * args.limit
     student_rate = args.students / args.student_interval
-    asked = int((args.subscribers / rate + 10) * student_rate * 2.4) + 100
+    # Enough distinct questions for both phases even if the broadcast takes twice its time.
+    asked = int((2 * args.subscribers / rate + 10) * student_rate * 2.2) + 100
     questions = single_message_questions(asked)
     rng.shuffle(questions)
     busy = None
@@ -277,6 +278,8 @@ async def bench(args: argparse.Namespace) -> None:
     print(f"429 answers: {api.rate_limited - limited_before} during the broadcast "
           f"({api.rate_limited} in total); outbox: {counts}")
     print(f"lost={lost} duplicated={duplicated}")
+    if len(quiet_ms) < len(during_ms):
+        print(f"warning: questions ran out: {len(quiet_ms)} quiet samples, {len(during_ms)} loaded")
     print(f"students without broadcast: n={len(quiet_ms)} p50={p(quiet_ms, 0.5):.1f}ms "
           f"p99={p(quiet_ms, 0.99):.1f}ms max={max(quiet_ms):.1f}ms")
     print(f"students during broadcast:  n={len(during_ms)} p50={p(during_ms, 0.5):.1f}ms "

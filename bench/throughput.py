@@ -83,7 +83,7 @@ def rss_mb(pid: int, key: str = "VmRSS") -> float:
 
 
 async def bot_worker(db_path: str, base_url: str) -> None:
-    """The real Application, until SIGTERM."""
+    """The real Application, until SIGTERM (profiled into ``$BENCH_PROFILE`` if set)."""
     from app.application import build_application, start_local, stop_local
     from bot.services import build_services
 
@@ -244,7 +244,13 @@ async def bench(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--bot-worker":
-        asyncio.run(bot_worker(sys.argv[2], sys.argv[3]))
+        profile = os.environ.get("BENCH_PROFILE")
+        if profile:  # where the bot's CPU goes: python -m pstats FILE
+            import cProfile
+
+            cProfile.run("asyncio.run(bot_worker(sys.argv[2], sys.argv[3]))", profile)
+        else:
+            asyncio.run(bot_worker(sys.argv[2], sys.argv[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=3000, help="updates in the saturation run")
