@@ -35,9 +35,16 @@ def _post_init(maps_refresh: bool) -> Callable[[BotApplication], Coroutine[Any, 
     return post_init
 
 
+async def post_stop(application: BotApplication) -> None:
+    """Write the batched bookkeeping once no handler runs any more (nothing is lost)."""
+    application.bot_data.services.usage.flush()
+
+
 async def post_shutdown(application: BotApplication) -> None:
-    """Close the database cleanly so WAL is checkpointed."""
-    application.bot_data.services.db.close()
+    """Write anything still batched, then close the database cleanly so WAL is checkpointed."""
+    services = application.bot_data.services
+    services.usage.flush()
+    services.db.close()
 
 
 def build_application(
@@ -58,8 +65,11 @@ def build_application(
         .base_url(base_url or settings.telegram_base_url)
         .context_types(CONTEXT_TYPES)
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.global_rate_per_s, max_retries=2))
-        .concurrent_updates(True)
+        .concurrent_updates(settings.concurrent_updates)
+        .connection_pool_size(settings.http_pool_size)
+        .pool_timeout(settings.http_pool_timeout_s)
         .post_init(_post_init(maps_refresh))
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
@@ -79,9 +89,12 @@ async def start_local(application: BotApplication, *, poll_timeout: float = 5.0)
 
 
 async def stop_local(application: BotApplication) -> None:
-    """Stop what :func:`start_local` started (``post_shutdown`` runs on ``shutdown``)."""
+    """Stop what :func:`start_local` started, then ``post_stop`` as ``run_polling`` would (it
+    writes the batched bookkeeping)."""
     assert application.updater is not None
     if application.updater.running:
         await application.updater.stop()
     if application.running:
         await application.stop()
+    if application.post_stop is not None:
+        await application.post_stop(application)

@@ -34,7 +34,9 @@ from app.kb_tools import add_parsers as add_kb_tools
 from app.kb_tools import cmd_kb_check
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
-from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
+
+if TYPE_CHECKING:  # the refresh (and httpx) is imported only by the commands that use it
+    from bot.maps.refresh import RefreshReport
 
 if TYPE_CHECKING:  # only for annotations: `kb check --stale` imports what it needs
 
@@ -283,6 +285,8 @@ def exit_code(report: RefreshReport) -> int:
 async def run_refresh(settings: Settings, source: str | None = None, *, dry_run: bool = False,
                       force: bool = False) -> RefreshReport:
     """One refresh on the database file, with a connection of its own."""
+    from bot.maps.refresh import refresh_from_settings
+
     db = open_db(settings.database_path)
     try:
         return await refresh_from_settings(db, settings, source, dry_run=dry_run, force=force)
@@ -293,6 +297,8 @@ async def run_refresh(settings: Settings, source: str | None = None, *, dry_run:
 async def refresh_command(settings: Settings, source: str | None, dry_run: bool, as_json: bool,
                           force: bool, *, out: TextIO | None = None) -> int:
     """Run a refresh, print its report (JSON or readable) and return the exit code."""
+    from bot.maps.refresh import summary_text
+
     report = await run_refresh(settings, source, dry_run=dry_run, force=force)
     stream = out or sys.stdout
     if as_json:

@@ -1,6 +1,6 @@
 """Alert broadcast: 10,000 digests through the local Bot API with a flood limit, students asking meanwhile.
 
-Run: ``.venv/bin/python bench/broadcast.py [--subscribers 10000] [--limit 300]``.
+Run: ``.venv/bin/python bench/broadcast.py [--subscribers 40000] [--limit 300] [--busy-core]``.
 
 Set-up (as deployed, Telegram being another machine): the local Bot API runs in this process with
 a global limit of ``--limit`` messages a second and one a second per chat (429 + retry_after
@@ -8,16 +8,23 @@ beyond that); the bot runs in a subprocess, the real ``Application`` polling tha
 alerts outbox job, configured with ``global_rate_per_s = --share × --limit`` (the rest is headroom
 for students' answers, which share Telegram's budget).
 
-1. Baseline: students ask questions (``tests/data/dev.jsonl`` wording) with no broadcast.
-2. Broadcast: one refresh's digests are queued for every subscriber (every route changed, so each
-   of them gets exactly one), and the same students keep asking while the bot sends.
+1. Broadcast: one refresh's digests are queued for every subscriber (every route changed, so each
+   of them gets exactly one), and students keep asking questions while the bot sends.
+2. Baseline: the same students ask on at the same pace with no broadcast, until they have asked
+   as many questions as during the broadcast, so both p99s rest on the same number of samples.
+
+Every question is asked once (``bench/questions.py``: the labelled questions, then student-style
+variants), and only ones answered in one message, so a student never trips the per-chat limit.
+The defaults give over 1,000 samples per phase. ``--busy-core`` keeps one core busy with another
+process throughout, as on a shared machine.
 
 Measured from the API's own records: achieved digest rate (first to last digest) against the
 allowed rate, 429 answers, subscribers without a digest (lost) or with more than one
 (duplicated), and each student question's answer latency (question queued → first reply
 recorded), p99 during the broadcast vs without it.
 
-Last line: ``broadcast: rate_ratio=<x> lost=<n> duplicated=<n> student_p99_ratio=<x>``.
+Last line: ``broadcast: rate_ratio=<x> lost=<n> duplicated=<n> student_p99_ratio=<x>``
+(student_p99_ratio = p99 during the broadcast / p99 without it).
 Targets: rate_ratio ≥ 0.95, lost = duplicated = 0, student_p99_ratio ≤ 2.
 """
 
@@ -26,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
 import random
 import signal
@@ -41,6 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from questions import distinct_questions
 
 from app.local_api import LocalBotApi, SentMessage
 from bot.alerts.outbox import enqueue_digests, outbox_counts
@@ -132,16 +140,21 @@ def prepare(db_path: Path, subscribers: int, rng: random.Random) -> RefreshRepor
     return RefreshReport("accepted", "bench", "api:bench", replace(change, from_version=1, to_version=version))
 
 
-def single_message_questions() -> list[str]:
-    """Student questions whose answer is one message (so a student never trips the per-chat limit)."""
+def single_message_questions(count: int) -> list[str]:
+    """``count`` distinct student questions whose answer is one message (so a student never
+    trips the per-chat limit)."""
     from bot.answering.responder import Responder
     from bot.knowledge import load_knowledge
     from bot.maps.search import bundled_occupation_index
 
     responder = Responder(load_knowledge(DEFAULT_KNOWLEDGE_DIR), occupations=bundled_occupation_index())
-    questions = [json.loads(line)["q"] for line in (ROOT / "tests/data/dev.jsonl").read_text().splitlines()
-                 if line.strip()]
-    return [q for q in questions if len(responder.reply(q).messages) == 1 and len(q) > 3]
+    wanted = int(count * 1.3) + 100
+    while True:
+        found = [q for q in distinct_questions(wanted)
+                 if len(q) > 3 and len(responder.reply(q).messages) == 1]
+        if len(found) >= count:
+            return found[:count]
+        wanted = int(wanted * 1.3)
 
 
 class Students:
@@ -149,7 +162,7 @@ class Students:
 
     def __init__(self, api: LocalBotApi, questions: list[str], count: int, per_student_s: float,
                  rng: random.Random) -> None:
-        self.api, self.questions, self.rng = api, questions, rng
+        self.api, self.questions, self.rng = api, list(questions), rng
         self.chats = [FIRST_STUDENT + i for i in range(count)]
         self.interval = per_student_s / count
         self.waiting: dict[int, float] = {}
@@ -162,21 +175,26 @@ class Students:
         if asked is not None:
             self.latencies.append(message.at - asked)
 
-    async def ask_until(self, done: asyncio.Event | None, seconds: float | None) -> list[float]:
+    async def ask_until(self, done: asyncio.Event | None, seconds: float | None,
+                        samples: int | None = None) -> list[float]:
+        """Ask (each question once) until ``done`` is set, ``seconds`` pass or ``samples``
+        questions were asked; the latencies of their answers."""
         self.latencies = []
         started = time.monotonic()
         index = 0
-        while True:
+        while self.questions:
             if done is not None and done.is_set():
                 break
             if seconds is not None and time.monotonic() - started >= seconds:
+                break
+            if samples is not None and index >= samples:
                 break
             chat = self.chats[index % len(self.chats)]
             index += 1
             if chat in self.waiting:  # still unanswered: count it and move on
                 self.unanswered += 1
             self.waiting[chat] = time.monotonic()
-            self.api.push_text(chat, self.rng.choice(self.questions))
+            self.api.push_text(chat, self.questions.pop())
             await asyncio.sleep(self.interval)
         deadline = time.monotonic() + 5
         while self.waiting and time.monotonic() < deadline:
@@ -187,7 +205,14 @@ class Students:
 async def bench(args: argparse.Namespace) -> None:
     rng = random.Random(7)
     rate = args.share * args.limit
-    questions = single_message_questions()
+    student_rate = args.students / args.student_interval
+    # Enough distinct questions for both phases even if the broadcast takes twice its time.
+    asked = int((2 * args.subscribers / rate + 10) * student_rate * 2.2) + 100
+    questions = single_message_questions(asked)
+    rng.shuffle(questions)
+    busy = None
+    if args.busy_core:
+        busy = await asyncio.create_subprocess_exec(sys.executable, "-c", "while True: pass")
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "bench.db"
         report = prepare(db_path, args.subscribers, rng)
@@ -202,8 +227,6 @@ async def bench(args: argparse.Namespace) -> None:
             assert line.strip() == b"ready", line
             students = Students(api, questions, args.students, args.student_interval, rng)
             await students.ask_until(None, 3.0)  # warm-up (imports, caches, first connections)
-
-            quiet = await students.ask_until(None, args.baseline_s)
             limited_before = api.rate_limited
 
             digests: list[SentMessage] = []
@@ -227,10 +250,14 @@ async def bench(args: argparse.Namespace) -> None:
                 print(f"timed out after {timeout:.0f}s with {len(digests)} of {expected} digests")
             during = await during_task
             await asyncio.sleep(2.0)  # anything late (a duplicate) would show up now
+            quiet = await students.ask_until(None, None, samples=len(during))
             worker.send_signal(signal.SIGTERM)
             await asyncio.wait_for(worker.wait(), 30)
             counts = outbox_counts(db)
             db.close()
+    if busy is not None:
+        busy.kill()
+        await busy.wait()
 
     per_chat = Counter(m.chat_id for m in digests)
     wanted = set(range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + args.subscribers))
@@ -243,13 +270,16 @@ async def bench(args: argparse.Namespace) -> None:
     during_ms = [x * 1000 for x in during]
     p99_ratio = p(during_ms, 0.99) / p(quiet_ms, 0.99)
     print(f"subscribers={args.subscribers} api_limit={args.limit}/s (+1/s per chat) "
-          f"bot_rate={rate:g}/s students={args.students}")
+          f"bot_rate={rate:g}/s students={args.students} asking {student_rate:g}/s"
+          f"{'; another process keeps one core busy' if busy is not None else ''}")
     print(f"queued {expected} digests; first after {first - queued_at:.2f}s; "
           f"{len(digests)} sent in {last - first:.1f}s = {achieved:.1f} msg/s "
           f"({ratio:.1%} of the allowed {args.limit}/s)")
     print(f"429 answers: {api.rate_limited - limited_before} during the broadcast "
           f"({api.rate_limited} in total); outbox: {counts}")
     print(f"lost={lost} duplicated={duplicated}")
+    if len(quiet_ms) < len(during_ms):
+        print(f"warning: questions ran out: {len(quiet_ms)} quiet samples, {len(during_ms)} loaded")
     print(f"students without broadcast: n={len(quiet_ms)} p50={p(quiet_ms, 0.5):.1f}ms "
           f"p99={p(quiet_ms, 0.99):.1f}ms max={max(quiet_ms):.1f}ms")
     print(f"students during broadcast:  n={len(during_ms)} p50={p(during_ms, 0.5):.1f}ms "
@@ -264,14 +294,15 @@ def main() -> None:
         asyncio.run(bot_worker(sys.argv[2], sys.argv[3], float(sys.argv[4])))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--subscribers", type=int, default=40_000)
     parser.add_argument("--limit", type=float, default=300.0, help="the API's global limit, msg/s")
     parser.add_argument("--share", type=float, default=0.97,
                         help="bot global_rate_per_s as a share of --limit (headroom for answers)")
-    parser.add_argument("--students", type=int, default=24)
+    parser.add_argument("--students", type=int, default=48)
     parser.add_argument("--student-interval", type=float, default=6.0,
                         help="seconds between two questions of the same student")
-    parser.add_argument("--baseline-s", type=float, default=15.0)
+    parser.add_argument("--busy-core", action="store_true",
+                        help="keep one core busy with another process throughout")
     asyncio.run(bench(parser.parse_args()))
 
 

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     occupation_threshold: float = Field(default=60.0, ge=0, le=100)
     max_question_chars: int = Field(default=500, ge=20, le=4096)
 
+    # Throughput: how many updates the bot works on at once, and how many HTTP connections it
+    # keeps to the Bot API. Each update holds at most one connection while it sends its reply, so
+    # the pool needs little more than the updates in flight; a larger pool (PTB's default is 256)
+    # only costs CPU in the HTTP client's bookkeeping (see README "Scale"). The wait for a free
+    # connection is bounded by `http_pool_timeout_s`.
+    concurrent_updates: int = Field(default=16, ge=1, le=1024)
+    http_pool_size: int = Field(default=20, ge=1, le=1024)
+    http_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # Last seen and question counts are written together this often (and when the bot stops).
+    usage_flush_interval_s: float = Field(default=1.0, gt=0, le=60)
+
     # Knowledge reload: how often the running bot checks `knowledge/` for edits (0 = never).
     reload_interval_s: float = Field(default=30.0, ge=0)
     # An entry reviewed longer ago than this is due for review (`kb check --stale`, monthly reminder).

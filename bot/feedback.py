@@ -17,6 +17,8 @@ import sqlite_utils
 from bot.db import iso, utcnow, write_transaction
 from bot.knowledge import KnowledgeBase
 from bot.review import review_report
+from bot.usage import Counter as CountedTable
+from bot.usage import UsageBatch
 
 # Kinds shown in reports, in this order; other kinds (small talk, safeguarding) are counted too.
 REPORTED_KINDS = ("answer", "occupation", "clarify", "fallback")
@@ -58,6 +60,15 @@ def record_reply(db: sqlite_utils.Database, kind: str, entry_id: str | None = No
             "ON CONFLICT(day, kind, entry_id) DO UPDATE SET count = count + 1",
             [day, kind, entry_id or ""],
         )
+
+
+REPLIES = CountedTable("reply_counts", ("day", "kind", "entry_id"), "count")
+
+
+def count_reply(batch: UsageBatch, kind: str, entry_id: str | None = None,
+                at: dt.datetime | None = None) -> None:
+    """:func:`record_reply` on the answer path: added to the batch written about once a second."""
+    batch.count(REPLIES, (at or utcnow()).date().isoformat(), kind, entry_id or "")
 
 
 def replies_per_week(db: sqlite_utils.Database) -> list[tuple[str, dict[str, int]]]:

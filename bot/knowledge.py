@@ -34,6 +34,14 @@ from bot.knowledge_files import (
 from bot.render import swallowed_grade_stars
 from bot.text import normalise
 
+# libyaml's parser when PyYAML has it (about ten times faster at start-up); same results.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_load(text: str) -> Any:
+    """YAML text as plain data (no tags that build objects), parsed by libyaml if available."""
+    return yaml.load(text, Loader=_YAML_LOADER)
+
 REQUIRED_KEYS = ("id", "title", "questions", "tags", "sources", "reviewed")
 OPTIONAL_KEYS = ("related",)
 KNOWN_TAGS = frozenset(
@@ -125,7 +133,7 @@ class Messages:
 def bundled_messages() -> Messages:
     """The shipped ``messages.yaml`` (for code run without a loaded knowledge base)."""
     path = DEFAULT_KNOWLEDGE_DIR / "messages.yaml"
-    return Messages(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return Messages(safe_load(path.read_text(encoding="utf-8")) or {})
 
 
 def _str_list(meta: Mapping[str, Any], key: str, path: Path, problems: list[Problem]) -> tuple[str, ...]:
@@ -276,7 +284,7 @@ def check_entries(entries: Iterable[Entry]) -> list[Problem]:
 
 def _load_yaml(path: Path, problems: list[Problem]) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append(Problem(path, "file is missing"))
         return {}

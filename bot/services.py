@@ -9,7 +9,7 @@ stored): it is the slow part.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlite_utils
 
@@ -20,19 +20,25 @@ from bot.encoder import embedding_cache
 from bot.knowledge import KnowledgeBase, knowledge_fingerprint, load_knowledge
 from bot.maps.search import OccupationIndex, PhraseRules, current_occupation_index
 from bot.maps.store import latest_version, load_version
+from bot.usage import UsageBatch
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
-    """Settings, database, the current responder (which holds the occupational maps index)."""
+    """Settings, database, the current responder (which holds the occupational maps index),
+    and the per-message bookkeeping waiting to be written (:class:`bot.usage.UsageBatch`)."""
 
     settings: Settings
     db: sqlite_utils.Database
     responder: Responder
     fingerprint: tuple[tuple[str, int, int], ...] = ()
     maps_version: int | None = None
+    usage: UsageBatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.usage = UsageBatch(self.db)
 
     @property
     def kb(self) -> KnowledgeBase:

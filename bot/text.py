@@ -23,10 +23,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 _stemmer = snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
-    """Lower-case ASCII words separated by single spaces ("What's a T-Level?" → "whats a t level")."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    """Lower-case ASCII words separated by single spaces ("What's a T-Level?" → "whats a t level").
+
+    Cached: the checks on the answer path (safeguarding, small talk, routing, occupation search)
+    each fold the same message, and the cache makes that one fold per message."""
+    if not text.isascii():  # ASCII has no accents to strip (NFKD leaves it as it is)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _CONTROL.sub(" ", text.lower())
     text = _APOSTROPHES.sub("", text)
     return _NON_WORD.sub(" ", text).strip()
@@ -71,9 +76,15 @@ class Normaliser:
             stem(word) for term in data.get("key_terms") or () for word in self.canonical(term).split()
         )
         self.key_term_boost = float(data.get("key_term_boost") or 1.0)
+        # Per message, safeguarding, small talk and the matcher all ask: computed once.
+        self.canonical = lru_cache(maxsize=4096)(self._canonical)  # type: ignore[method-assign]
+        self._stemmed = lru_cache(maxsize=4096)(self._words)
 
     def canonical(self, text: str) -> str:
-        """The normalised text with spellings and compounds made canonical."""
+        """The normalised text with spellings and compounds made canonical (cached)."""
+        return self._canonical(text)
+
+    def _canonical(self, text: str) -> str:
         folded = normalise(text)
         if self._pattern is None:
             return folded
@@ -81,7 +92,10 @@ class Normaliser:
 
     def words(self, text: str) -> list[str]:
         """All stemmed words, stopwords included (for phrase spotting)."""
-        return [stem(w) for w in self.canonical(text).split()]
+        return list(self._stemmed(text))
+
+    def _words(self, text: str) -> tuple[str, ...]:
+        return tuple(stem(w) for w in self.canonical(text).split())
 
     def content(self, words: Iterable[str]) -> list[str]:
         """Words that carry meaning: not stopwords, deduplicated in order."""

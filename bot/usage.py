@@ -10,26 +10,145 @@ could not answer, and daily counts.
 - ``question_counts``: how many questions a day, for ``/stats``.
 - ``safeguarding_replies``: how many safeguarding replies a day, by category. Never the text or
   who sent it.
+
+Writes made for every message (a student's last seen, today's question count) do not each open
+a transaction on the event loop: :class:`UsageBatch` keeps them in memory and :meth:`UsageBatch.flush`
+writes them all in one transaction, about once a second (``jobs/usage.py``), before ``/stats``
+reads them, and when the bot stops. A daily counter joins the batch by naming its table
+(:class:`Counter`, e.g. ``Counter("reply_counts", ("day", "kind", "entry_id"), "replies")``) and
+calling :meth:`UsageBatch.count`; its table needs a unique key over those columns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from bot.db import iso, write_transaction
 
+# First and last seen; an existing row keeps its first_seen and its role.
+_TOUCH_SQL = ("INSERT INTO users (chat_id, first_seen, last_seen, role) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT(chat_id) DO UPDATE SET last_seen = "
+              "max(users.last_seen, excluded.last_seen)")
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A table of counts: one row per key (its ``keys`` columns), ``column`` is added to."""
+
+    table: str
+    keys: tuple[str, ...]
+    column: str
+
+    @property
+    def sql(self) -> str:
+        keys = ", ".join(self.keys)
+        marks = ", ".join("?" for _ in range(len(self.keys) + 1))
+        return (f"INSERT INTO {self.table} ({keys}, {self.column}) VALUES ({marks}) "
+                f"ON CONFLICT({keys}) DO UPDATE SET "
+                f"{self.column} = {self.column} + excluded.{self.column}")
+
+
+QUESTIONS = Counter("question_counts", ("day",), "questions")
+
+
+def local_day(now: dt.datetime | None = None, timezone: str = "Europe/London") -> str:
+    """Today (or ``now``'s day) in the bot's time zone, as counters key it."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+class UsageBatch:
+    """Per-message bookkeeping, kept in memory until :meth:`flush` writes it in one transaction.
+
+    Recording costs a dictionary update; nothing is lost by batching as long as the bot flushes
+    before it stops (``app/application.py`` does) and before reading what it counts. A failed
+    flush keeps everything for the next one. Thread-safe.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self._lock = threading.Lock()
+        # chat id → (first seen, last seen, role) since the last flush.
+        self._users: dict[int, tuple[str, str, str]] = {}
+        self._counts: dict[tuple[Counter, tuple[object, ...]], int] = {}
+
+    def touch_user(self, chat_id: int, role: str = "student", *,
+                   now: dt.datetime | None = None) -> None:
+        """Remember that a private chat used the bot (see :func:`touch_user`)."""
+        moment = iso(now)
+        with self._lock:
+            seen = self._users.get(chat_id)
+            self._users[chat_id] = (seen[0], max(seen[1], moment), seen[2]) if seen else (
+                moment, moment, role)
+
+    def count(self, counter: Counter, *key: object, by: int = 1) -> None:
+        """Add ``by`` to the row of ``counter`` with this key (one value per key column)."""
+        if len(key) != len(counter.keys):
+            raise ValueError(f"{counter.table} is keyed by {counter.keys}, got {key!r}")
+        with self._lock:
+            self._counts[counter, key] = self._counts.get((counter, key), 0) + by
+
+    def count_question(self, *, now: dt.datetime | None = None,
+                       timezone: str = "Europe/London") -> None:
+        """Add one to the question count of the day (no chat id, no text)."""
+        self.count(QUESTIONS, local_day(now, timezone))
+
+    def forget(self, chat_id: int) -> None:
+        """Drop what is waiting to be written about a chat (``/forget``)."""
+        with self._lock:
+            self._users.pop(chat_id, None)
+
+    @property
+    def pending(self) -> int:
+        """How many rows the next flush writes."""
+        with self._lock:
+            return len(self._users) + len(self._counts)
+
+    def flush(self) -> int:
+        """Write everything recorded so far in one transaction; the number of rows written.
+        If the write fails, what it held is kept for the next flush and the error raised."""
+        with self._lock:
+            users, self._users = self._users, {}
+            counts, self._counts = self._counts, {}
+        if not users and not counts:
+            return 0
+        try:
+            with write_transaction(self.db):
+                if users:
+                    self.db.conn.executemany(_TOUCH_SQL, [
+                        (chat_id, first, last, role) for chat_id, (first, last, role) in users.items()])
+                by_counter: dict[Counter, list[tuple[object, ...]]] = {}
+                for (counter, key), by in counts.items():
+                    by_counter.setdefault(counter, []).append((*key, by))
+                for counter, rows in by_counter.items():
+                    self.db.conn.executemany(counter.sql, rows)
+        except BaseException:
+            self._restore(users, counts)
+            raise
+        return len(users) + len(counts)
+
+    def _restore(self, users: dict[int, tuple[str, str, str]],
+                 counts: dict[tuple[Counter, tuple[object, ...]], int]) -> None:
+        with self._lock:
+            for chat_id, (first, last, role) in users.items():
+                newer = self._users.get(chat_id)
+                self._users[chat_id] = (first, max(last, newer[1]), role) if newer else (
+                    first, last, role)
+            for item, by in counts.items():
+                self._counts[item] = self._counts.get(item, 0) + by
+
 
 def touch_user(db: sqlite_utils.Database, chat_id: int, role: str = "student") -> None:
-    """Record that a private chat used the bot (first and last seen); keeps an existing role."""
-    now = iso()
-    with write_transaction(db):
-        users = db.table("users")
-        users.insert({"chat_id": chat_id, "first_seen": now, "last_seen": now, "role": role}, ignore=True)
-        users.update(chat_id, {"last_seen": now})
+    """Record that a private chat used the bot (first and last seen); keeps an existing role.
+    Written at once: on the answer path use :meth:`UsageBatch.touch_user`."""
+    batch = UsageBatch(db)
+    batch.touch_user(chat_id, role)
+    batch.flush()
 
 
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
@@ -113,11 +232,11 @@ def unanswered_since(db: sqlite_utils.Database, since: dt.datetime) -> int:
 
 def count_question(db: sqlite_utils.Database, *, now: dt.datetime | None = None,
                    timezone: str = "Europe/London") -> None:
-    """Add one to today's question count (no chat id, no text)."""
-    moment = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
-    db.execute("INSERT INTO question_counts (day, questions) VALUES (?, 1) "
-               "ON CONFLICT(day) DO UPDATE SET questions = questions + 1",
-               [moment.date().isoformat()])
+    """Add one to today's question count (no chat id, no text), written at once: on the
+    answer path use :meth:`UsageBatch.count_question`."""
+    batch = UsageBatch(db)
+    batch.count_question(now=now, timezone=timezone)
+    batch.flush()
 
 
 def questions_on(db: sqlite_utils.Database, day: dt.date) -> int:

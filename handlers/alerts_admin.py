@@ -28,7 +28,6 @@ from bot.knowledge import Messages
 from bot.maps.store import latest_changes
 from bot.render import escape, split_message
 from bot.reply import Button, Reply
-from bot.usage import count_question
 from handlers.admin import is_admin, refuse_non_admin
 from handlers.alerts import window_words
 from handlers.chat import expired_button
@@ -84,6 +83,7 @@ async def stats_command(update: Update, context: Context) -> None:
         return
     services = context.bot_data.services
     timezone = services.settings.timezone
+    services.usage.flush()  # today's counts include the last second's questions
     text = stats_text(stats(services.db, timezone=timezone), context.bot_data.services.kb.texts, timezone)
     feedback = feedback_lines(services.db, services.kb, utcnow().date())
     text += "\n\n" + "\n".join(escape(line) for line in feedback)
@@ -199,6 +199,6 @@ async def count_question_handler(update: Update, context: Context) -> None:
     """Count a private text question for /stats (group 1: after the answer; no text is kept)."""
     services = context.bot_data.services
     try:
-        count_question(services.db, timezone=services.settings.timezone)
+        services.usage.count_question(timezone=services.settings.timezone)
     except Exception:  # never let bookkeeping disturb a conversation
         log.warning("could not count a question", exc_info=True)

@@ -13,10 +13,10 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 
 from bot.commands import closest_command
-from bot.feedback import record_rating, record_reply
+from bot.feedback import count_reply, record_rating
 from bot.render import escape
 from bot.reply import Reply
-from bot.usage import log_unanswered, record_safeguarding_reply, role_of, touch_user
+from bot.usage import log_unanswered, record_safeguarding_reply, role_of
 from telegram_io.context import Context, chat_memory
 from telegram_io.send import NO_PREVIEW, send_reply
 
@@ -24,10 +24,11 @@ log = logging.getLogger(__name__)
 
 
 def _remember(update: Update, context: Context) -> None:
-    """Record first/last seen for private chats only: group members are never stored."""
+    """Record first/last seen for private chats only: group members are never stored.
+    Batched: written with the others about once a second (:class:`bot.usage.UsageBatch`)."""
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
-        touch_user(context.bot_data.services.db, chat.id)
+        context.bot_data.services.usage.touch_user(chat.id)
 
 
 def welcome_for(update: Update, context: Context) -> Reply:
@@ -50,7 +51,7 @@ async def start(update: Update, context: Context) -> None:
         reply = welcome_for(update, context)
     else:
         chat_memory(context).remember(reply)
-        record_reply(services.db, reply.kind, reply.id if reply.kind == "answer" else None)
+        count_reply(services.usage, reply.kind, reply.id if reply.kind == "answer" else None)
     await send_reply(context.bot, update.effective_chat.id, reply)
 
 
@@ -102,7 +103,7 @@ async def answer_question(update: Update, context: Context) -> None:
     elif reply.kind == "safeguarding":
         # A count by category only: the text is never stored.
         record_safeguarding_reply(services.db, reply.id or "unknown")
-    record_reply(services.db, reply.kind, reply.id if reply.kind == "answer" else None)
+    count_reply(services.usage, reply.kind, reply.id if reply.kind == "answer" else None)
     memory.remember(reply)
     assert update.effective_chat is not None and update.effective_message is not None
     log.info("question answered kind=%s id=%s score=%.1f", reply.kind, reply.id, reply.score)
@@ -210,7 +211,7 @@ async def entry_button(update: Update, context: Context) -> None:
     assert update.effective_chat is not None
     reply = services.responder.entry_reply(entry_id)
     chat_memory(context).remember(reply)
-    record_reply(services.db, "answer", entry_id)
+    count_reply(services.usage, "answer", entry_id)
     # The pressed message's quote carries on, so "Not helpful" can still log the question.
     quoted = getattr(query.message, "reply_to_message", None)
     await send_reply(context.bot, update.effective_chat.id, reply,

@@ -38,6 +38,7 @@ async def forget_button(update: Update, context: Context) -> None:
     await query.answer()
     services = context.bot_data.services
     if query.data == "forget:yes":
+        services.usage.forget(update.effective_chat.id)  # nothing waiting brings it back
         deleted = forget_chat(services.db, update.effective_chat.id)
         chat_memory(context).forget()
         log.info("forget: deleted %d rows for a chat", deleted)

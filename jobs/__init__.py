@@ -16,6 +16,7 @@ from jobs.refresh import register_refresh_job
 from jobs.retention import register_retention_job
 from jobs.review_reminder import register_review_reminder
 from jobs.safeguarding_report import register_safeguarding_report
+from jobs.usage import register_usage_job
 from telegram_io.context import BotData
 
 
@@ -25,6 +26,8 @@ def register_jobs(application: Application[Any, Any, Any, Any, BotData, Any], *,
     (only the bot on Telegram refreshes; the terminal chat and tests do not)."""
     # Every 30 s by default: pick up maintainers' edits to knowledge/ without a restart.
     register_reload_job(application)
+    # Every second: last seen and question counts, batched into one transaction.
+    register_usage_job(application)
     # Daily at 03:30: delete old unanswered questions and long-inactive users.
     register_retention_job(application)
     # Daily at 08:00, only with a safeguarding contact: yesterday's counts by category.

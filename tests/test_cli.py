@@ -99,3 +99,22 @@ def test_eval_exits_1_when_a_floor_is_missed(tmp_path: Path, capsys: pytest.Capt
     path.write_text('{"q": "where is the nearest pizza place", "expect": "apprenticeship-pay"}\n')
     assert main(["eval", str(path), "--min-topic", "0.5"]) == 1
     assert "FLOOR MISSED" in capsys.readouterr().err
+
+
+def test_ask_loads_neither_telegram_nor_the_http_client(tmp_path: Path) -> None:
+    """`careers-bot ask` starts fast: it imports only what answering needs (checked in a fresh
+    interpreter, since this one has imported everything)."""
+    import os
+    import subprocess
+    import sys
+
+    from bot.config import PROJECT_ROOT
+
+    probe = ("import sys; from app.cli import main; main(['ask', 'what is a t level', '--json']); "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'telegram', 'httpx', 'rich'}))")
+    env = {**os.environ, "CAREERS_BOT_DATABASE_PATH": str(tmp_path / "bot.db"),
+           "CAREERS_BOT_CACHE_DIR": str(PROJECT_ROOT / "data" / "cache"),
+           "CAREERS_BOT_KNOWLEDGE_DIR": str(REAL_KB)}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

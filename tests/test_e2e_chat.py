@@ -92,6 +92,7 @@ async def test_users_are_remembered_with_first_and_last_seen(
 ) -> None:
     local_api.push_text(CHAT, "/help")
     await local_api.wait_for_messages(CHAT, 1)
+    bot.bot_data.services.usage.flush()  # as the bot does every second
     user = bot.bot_data.services.db["users"].get(CHAT)
     assert user["first_seen"] and user["last_seen"] and user["role"] == "student"
 
@@ -171,6 +172,7 @@ async def test_forget_deletes_the_chat_after_one_confirm_tap(bot: Application, l
     db = bot.bot_data.services.db
     local_api.push_text(CHAT, "/start")
     await local_api.wait_for_messages(CHAT, 1)
+    bot.bot_data.services.usage.flush()  # as the bot does every second
     local_api.push_text(CHAT, "/forget")
     confirm = (await local_api.wait_for_messages(CHAT, 2))[1]
     assert [data for _, data in confirm.buttons] == ["forget:yes", "forget:no"]
@@ -178,6 +180,7 @@ async def test_forget_deletes_the_chat_after_one_confirm_tap(bot: Application, l
     local_api.push_callback(CHAT, "forget:yes")
     done = (await local_api.wait_for_messages(CHAT, 3))[2]
     assert done.text.startswith("Done.")
+    bot.bot_data.services.usage.flush()  # the /forget itself is not written back
     assert db["users"].count == 0
 
 

@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-import yaml
 from rapidfuzz import fuzz, process
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
+from bot.knowledge import safe_load
 from bot.maps.diff import is_retired
 from bot.maps.model import Occupation, OccupationMap, Route
 from bot.maps.parse import load_bundled_map
@@ -176,7 +176,7 @@ class PhraseRules:
 
 def load_phrases(path: Path = PHRASES_PATH) -> PhraseRules:
     """The phrase rules from YAML."""
-    return PhraseRules.from_data(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return PhraseRules.from_data(safe_load(path.read_text(encoding="utf-8")) or {})
 
 
 # --- the index ------------------------------------------------------------------------------

@@ -1,0 +1,264 @@
+"""End-to-end throughput: text updates from many students through the real bot and its HTTP client.
+
+Run: ``.venv/bin/python bench/throughput.py [--updates 3000] [--users 1000] [--offered 200]``.
+
+Set-up (as deployed, Telegram being another machine): the local Bot API
+(:class:`app.local_api.LocalBotApi`) runs in this process on 127.0.0.1; the bot runs in a
+subprocess, the real ``Application`` from :func:`app.application.build_application` long-polling
+that API through python-telegram-bot's own HTTP client, with every handler, the flood guard, the
+usage bookkeeping and the whole answer path (safeguarding, small talk, the sentence encoder, the
+knowledge base, occupation search). Only the rate limiter is lifted
+(``global_rate_per_s`` very high): Telegram's own limit is measured by ``bench/broadcast.py``.
+
+Questions are distinct (``bench/questions.py``: the labelled sets plus student-style variants),
+and only ones whose answer is a single message, so every update gets exactly one reply.
+
+1. Warm-up: a few hundred updates, not counted.
+2. Saturation: ``--updates`` updates from ``--users`` students are queued at once; updates/s is
+   their number over the time from queuing to the last reply; bot CPU per update is the bot
+   process's user + system time over that span (all its threads, from ``/proc``), divided by
+   the number of updates. The local Bot API's own CPU is printed too: on a 2-core machine it
+   competes with the bot, which Telegram's servers do not.
+3. Paced: ``--paced`` updates offered at ``--offered`` updates/s from other students; the time
+   from queuing each update to its reply being recorded by the API, p50 and p99.
+
+RSS is the bot process's resident memory after start (encoder loaded, before any update) and
+at the end. Linux only (``/proc``). Loopback only; every wait is bounded.
+
+Last line: ``throughput: updates_per_s=… cpu_ms_per_update=… p99_reply_ms=… rss_mb=…``
+(``rss_mb`` after start). Targets: ≥ 250 updates/s, ≤ 4 ms bot CPU per update, p99 ≤ 50 ms at
+200 updates/s offered, RSS ≤ 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from questions import distinct_questions
+
+from app.local_api import LocalBotApi, SentMessage
+from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
+
+TOKEN = "123456:BENCH-TOKEN-NOT-REAL"
+CACHE = ROOT / "data" / "cache"
+RATE_LIFTED = 1_000_000.0
+WARM_UP = 300
+FIRST_WARM_UP_USER = 7_000_000
+FIRST_SATURATION_USER = 8_000_000
+FIRST_PACED_USER = 9_000_000
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb(pid: int, key: str = "VmRSS") -> float:
+    """Resident memory of a process in MB (``VmHWM``: its peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- the bot subprocess ----------------------------------------------------------------------
+
+
+async def bot_worker(db_path: str, base_url: str) -> None:
+    """The real Application, until SIGTERM (profiled into ``$BENCH_PROFILE`` if set)."""
+    from app.application import build_application, start_local, stop_local
+    from bot.services import build_services
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_path=Path(db_path),
+        cache_dir=CACHE,
+        knowledge_dir=DEFAULT_KNOWLEDGE_DIR,
+        reload_interval_s=0,
+        global_rate_per_s=RATE_LIFTED,
+    )
+    services = build_services(settings)
+    application = build_application(settings, services, token=TOKEN, base_url=base_url)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with application:
+        await start_local(application, poll_timeout=10)
+        print("ready", flush=True)
+        await stop.wait()
+        await stop_local(application)
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+def single_message_questions(count: int) -> list[str]:
+    """``count`` distinct questions whose answer is one message (so each update has one reply)."""
+    from bot.answering.responder import Responder
+    from bot.encoder import embedding_cache
+    from bot.knowledge import load_knowledge
+    from bot.maps.search import bundled_occupation_index
+
+    responder = Responder(load_knowledge(DEFAULT_KNOWLEDGE_DIR),
+                          occupations=bundled_occupation_index(), cache=embedding_cache(CACHE))
+    wanted = int(count * 1.2) + 100
+    while True:
+        found = [q for q in distinct_questions(wanted) if q.strip()
+                 and len(responder.reply(q).messages) == 1]
+        if len(found) >= count:
+            return found[:count]
+        wanted = int(wanted * 1.3)
+
+
+class Replies:
+    """Every reply the API records, by chat: when each update's answer arrived."""
+
+    def __init__(self, api: LocalBotApi) -> None:
+        self.asked: dict[int, list[float]] = {}
+        self.latencies: list[float] = []
+        self.answered = 0
+        self.last_at = 0.0
+        self.all_answered = asyncio.Event()
+        self.expected = 0
+        api.on_sent(self._on_sent)
+
+    def expect(self, count: int) -> None:
+        self.latencies, self.answered, self.expected = [], 0, count
+        self.all_answered.clear()
+
+    def _on_sent(self, message: SentMessage) -> None:
+        waiting = self.asked.get(message.chat_id or 0)
+        if not waiting:
+            return
+        self.latencies.append(message.at - waiting.pop(0))
+        self.answered += 1
+        self.last_at = message.at
+        if self.answered >= self.expected:
+            self.all_answered.set()
+
+
+async def run_batch(api: LocalBotApi, replies: Replies, questions: list[str], users: list[int],
+                    *, rate: float | None, timeout: float) -> float:
+    """Queue the questions (all at once, or ``rate`` a second); seconds until the last reply."""
+    replies.expect(len(questions))
+    started = time.monotonic()
+    for index, question in enumerate(questions):
+        if rate is not None:
+            due = started + index / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        chat = users[index % len(users)]
+        replies.asked.setdefault(chat, []).append(time.monotonic())
+        api.push_text(chat, question)
+    try:
+        await asyncio.wait_for(replies.all_answered.wait(), timeout)
+    except TimeoutError:
+        print(f"timed out: {replies.answered} of {len(questions)} answered")
+    return replies.last_at - started
+
+
+async def bench(args: argparse.Namespace) -> None:
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    needed = WARM_UP + args.updates + args.paced
+    questions = single_message_questions(needed)
+    warm, saturation, paced = (questions[:WARM_UP], questions[WARM_UP:WARM_UP + args.updates],
+                               questions[WARM_UP + args.updates:])
+    print(f"{len(questions)} distinct questions with one-message answers")
+    with tempfile.TemporaryDirectory() as tmp:
+        async with LocalBotApi() as api:
+            replies = Replies(api)
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--bot-worker", str(Path(tmp) / "bench.db"), api.base_url,
+                stdout=asyncio.subprocess.PIPE, env={**os.environ, "PTB_TIMEDELTA": "true"},
+            )
+            assert worker.stdout is not None
+            try:
+                line = await asyncio.wait_for(worker.stdout.readline(), timeout=120)
+                assert line.strip() == b"ready", line
+                rss_start = rss_mb(worker.pid)
+                await run_batch(api, replies, warm, list(range(FIRST_WARM_UP_USER,
+                                                               FIRST_WARM_UP_USER + WARM_UP)),
+                                rate=100, timeout=60)
+
+                users = list(range(FIRST_SATURATION_USER, FIRST_SATURATION_USER + args.users))
+                cpu_before, harness_before = cpu_s(worker.pid), time.process_time()
+                elapsed = await run_batch(api, replies, saturation, users, rate=None,
+                                          timeout=args.updates / 20 + 30)
+                cpu_used = cpu_s(worker.pid) - cpu_before
+                harness_ms = (time.process_time() - harness_before) * 1000 / max(
+                    replies.answered, 1)
+                done = replies.answered
+                per_s = done / elapsed
+                cpu_ms = cpu_used * 1000 / max(done, 1)
+                print(f"saturation: {done} updates from {args.users} students in {elapsed:.2f}s = "
+                      f"{per_s:.0f} updates/s; bot CPU {cpu_used:.2f}s = {cpu_ms:.2f} ms/update "
+                      f"({cpu_used / elapsed:.0%} of a core); the local Bot API and this "
+                      f"driver used {harness_ms:.2f} ms/update on the same 2 cores")
+
+                await asyncio.sleep(1.0)
+                users = list(range(FIRST_PACED_USER, FIRST_PACED_USER + args.users))
+                cpu_before = cpu_s(worker.pid)
+                elapsed = await run_batch(api, replies, paced, users, rate=args.offered,
+                                          timeout=args.paced / args.offered + 30)
+                cpu_paced = (cpu_s(worker.pid) - cpu_before) * 1000 / max(replies.answered, 1)
+                latencies = [x * 1000 for x in replies.latencies]
+                p50, p99 = p(latencies, 0.5), p(latencies, 0.99)
+                print(f"paced at {args.offered:g}/s: {len(latencies)} updates in {elapsed:.2f}s; "
+                      f"update→reply p50={p50:.1f}ms p99={p99:.1f}ms max={max(latencies):.1f}ms; "
+                      f"bot CPU {cpu_paced:.2f} ms/update")
+                rss_end, rss_peak = rss_mb(worker.pid), rss_mb(worker.pid, "VmHWM")
+                print(f"bot RSS: {rss_start:.0f} MB after start, {rss_end:.0f} MB at the end "
+                      f"(peak {rss_peak:.0f} MB)")
+            finally:
+                if worker.returncode is None:
+                    worker.send_signal(signal.SIGTERM)
+                    try:
+                        await asyncio.wait_for(worker.wait(), 30)
+                    except TimeoutError:
+                        worker.kill()
+    verdict = ("met" if per_s >= 250 and cpu_ms <= 4 and p99 <= 50 and rss_start <= 200
+               else "MISSED")
+    print(f"targets (>= 250 updates/s, <= 4 ms CPU/update, p99 <= 50 ms at 200/s, "
+          f"RSS <= 200 MB): {verdict}")
+    print(f"throughput: updates_per_s={per_s:.0f} cpu_ms_per_update={cpu_ms:.2f} "
+          f"p99_reply_ms={p99:.1f} rss_mb={rss_start:.0f}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--bot-worker":
+        profile = os.environ.get("BENCH_PROFILE")
+        if profile:  # where the bot's CPU goes: python -m pstats FILE
+            import cProfile
+
+            cProfile.run("asyncio.run(bot_worker(sys.argv[2], sys.argv[3]))", profile)
+        else:
+            asyncio.run(bot_worker(sys.argv[2], sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=3000, help="updates in the saturation run")
+    parser.add_argument("--users", type=int, default=1000, help="students sending them")
+    parser.add_argument("--paced", type=int, default=2000, help="updates in the paced run")
+    parser.add_argument("--offered", type=float, default=200.0, help="paced rate, updates/s")
+    asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
