@@ -103,3 +103,17 @@ def test_kb_suggest_apply_adds_the_phrasing_and_checks_the_knowledge_base(
     assert "  - what is the lowest wage an apprentice can legally get\n" in (
         knowledge / "entries" / "apprenticeship-pay.md").read_text()
     assert "ok:" in capsys.readouterr().out
+
+
+def test_reply_counts_on_the_answer_path_are_batched_and_written_at_flush(tmp_path: Path) -> None:
+    from bot.feedback import count_reply
+    from bot.usage import UsageBatch
+
+    db = open_db(tmp_path / "bot.db")
+    batch = UsageBatch(db)
+    monday = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
+    count_reply(batch, "answer", "t-level-basics", at=monday)
+    count_reply(batch, "answer", "t-level-basics", at=monday)
+    assert entries_shown(db) == {}
+    batch.flush()
+    assert entries_shown(db) == {"t-level-basics": 2}

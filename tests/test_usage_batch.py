@@ -101,18 +101,18 @@ def test_forgetting_a_chat_drops_its_waiting_visit(db: sqlite_utils.Database) ->
 
 def test_a_new_daily_counter_joins_the_batch_by_naming_its_table(
         db: sqlite_utils.Database) -> None:
-    db["reply_counts"].create({"day": str, "kind": str, "entry_id": str, "replies": int},
-                              pk=("day", "kind", "entry_id"))
-    replies = Counter("reply_counts", ("day", "kind", "entry_id"), "replies")
+    db["tap_counts"].create({"day": str, "kind": str, "entry_id": str, "taps": int},
+                           pk=("day", "kind", "entry_id"))
+    taps = Counter("tap_counts", ("day", "kind", "entry_id"), "taps")
     batch = UsageBatch(db)
-    batch.count(replies, "2026-08-13", "answer", "t-levels")
-    batch.count(replies, "2026-08-13", "answer", "t-levels")
-    batch.count(replies, "2026-08-13", "clarify", "")
+    batch.count(taps, "2026-08-13", "answer", "t-levels")
+    batch.count(taps, "2026-08-13", "answer", "t-levels")
+    batch.count(taps, "2026-08-13", "clarify", "")
     batch.flush()
-    assert {(r["kind"], r["replies"]) for r in db["reply_counts"].rows} == {
+    assert {(r["kind"], r["taps"]) for r in db["tap_counts"].rows} == {
         ("answer", 2), ("clarify", 1)}
     with pytest.raises(ValueError):
-        batch.count(replies, "2026-08-13")
+        batch.count(taps, "2026-08-13")
 
 
 async def test_nothing_batched_is_lost_when_the_bot_stops(tmp_path: Path) -> None:
