@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from jobs.knowledge_reload import register_reload_job
+from jobs.knowledge_reload import register_explorer_warmup, register_reload_job
 from jobs.outbox import register_outbox_job
 from jobs.refresh import register_refresh_job
 from jobs.retention import register_retention_job
@@ -39,3 +39,5 @@ def register_jobs(application: Application[Any, Any, Any, Any, BotData, Any], *,
     if maps_refresh:
         # Quarterly (CAREERS_BOT_MAPS_CRON), plus a catch-up shortly after start.
         register_refresh_job(application, application.bot_data.services.settings)
+        # Once after start: encode the occupations for "Similar jobs" before anyone asks.
+        register_explorer_warmup(application)

@@ -44,3 +44,18 @@ def register_reload_job(application: Application) -> None:
         name="knowledge-reload",
         job_kwargs=job_kwargs("knowledge-reload", misfire_grace_s=int(interval)),
     )
+
+
+async def warm_explorer(context: Context) -> None:
+    """Encode the occupations for "Similar jobs" and interest searches in a worker thread."""
+    explorer = context.bot_data.services.responder.explorer
+    if explorer is not None:
+        count = await asyncio.to_thread(explorer.warm)
+        log.info("occupational maps: %d occupations ready for similar jobs and interests", count)
+
+
+def register_explorer_warmup(application: Application) -> None:
+    """Once, just after start (the bot on Telegram only: the terminal chat and tests skip it)."""
+    if application.job_queue is not None:
+        application.job_queue.run_once(warm_explorer, when=1, name="explorer-warmup",
+                                       job_kwargs=job_kwargs("explorer-warmup", misfire_grace_s=60))

@@ -170,3 +170,8 @@ def test_a_short_option_keeps_the_job_name_in_its_label(responder: Responder) ->
     assert light is not None
     label = button_label(light)
     assert label.startswith("Motor vehicle") and "light vehicle" in label
+
+
+def test_warming_the_explorer_encodes_every_searchable_occupation(responder: Responder) -> None:
+    assert responder.explorer is not None
+    assert responder.explorer.warm() == len(responder.occupations.occupations)

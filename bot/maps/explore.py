@@ -66,6 +66,11 @@ class OccupationExplorer:
         """Every occupation's vector (encoded once per text, then read from the cache)."""
         return self._cache.embed([occupation_text(o) for o in self._occupations])
 
+    def warm(self) -> int:
+        """Encode every occupation now (a few seconds the first time, then read from the disk
+        cache), so the first student to ask is not the one who waits; how many there are."""
+        return len(self._vectors)
+
     def _vector_of(self, occupation: Occupation) -> np.ndarray:
         row = self._row.get(occupation.id)
         if row is not None:
