@@ -1,7 +1,7 @@
 """Answer latency on the production path, at three corpus sizes, against a difflib matcher.
 
 Run: ``.venv/bin/python bench/answer.py`` (see README). The first run encodes the scaled corpora
-(about two minutes; vectors are cached in ``data/cache``), later runs take about a minute.
+(about two minutes; vectors are cached in ``data/bench-cache``), later runs take about a minute.
 
 What is timed is :meth:`bot.answering.responder.Responder.reply`, the call the handlers make: safeguarding,
 small talk, the sentence encoder, the word and meaning channels, occupation routing and search on
@@ -52,7 +52,9 @@ ROUNDS = 3
 SETS = ("dev", "paraphrases", "real-dev", "real-pages", "safeguarding")
 FILLERS = ["please", "like", "actually", "for me", "in england", "at 16", "next year", "as a student",
            "for girls", "for boys", "near me", "online", "this year", "honestly", "quick question"]
-CACHE = ROOT / "data" / "cache"
+# Its own cache: the ×10 and ×40 synthetic phrasings (100,000 vectors) must not bloat the
+# bot's data/cache, which every process loads at start.
+CACHE = ROOT / "data" / "bench-cache"
 
 
 def perturb(text: str, rng: random.Random) -> str:
