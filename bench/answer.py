@@ -47,31 +47,14 @@ from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.maps.search import bundled_occupation_index
 from bot.text import Normaliser
 
+sys.path.insert(0, str(ROOT / "bench"))
+from questions import SETS, perturb
+
 QUESTIONS = 1200
 ROUNDS = 3
-SETS = ("dev", "paraphrases", "real-dev", "real-pages", "safeguarding")
-FILLERS = ["please", "like", "actually", "for me", "in england", "at 16", "next year", "as a student",
-           "for girls", "for boys", "near me", "online", "this year", "honestly", "quick question"]
 # Its own cache: the ×10 and ×40 synthetic phrasings (100,000 vectors) must not bloat the
 # bot's data/cache, which every process loads at start.
 CACHE = ROOT / "data" / "bench-cache"
-
-
-def perturb(text: str, rng: random.Random) -> str:
-    """A plausible student variant of a text: a typo, a dropped word or an extra word."""
-    words = text.split()
-    roll = rng.random()
-    if roll < 0.35 and words:
-        i = rng.randrange(len(words))
-        w = words[i]
-        if len(w) > 3:
-            j = rng.randrange(1, len(w) - 1)
-            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
-    elif roll < 0.6 and len(words) > 2:
-        words.pop(rng.randrange(len(words)))
-    else:
-        words.insert(rng.randrange(len(words) + 1), rng.choice(FILLERS))
-    return " ".join(words)
 
 
 def questions() -> list[str]:
