@@ -41,11 +41,9 @@ def button_label(occupation: Occupation) -> str:
     level = f" (level {occupation.level})"
     title = occupation.title
     room = LABEL_LIMIT - len(level)
-    if len(title) > room and " - " in title:
-        option = title.split(" - ", 1)[1]
-        # A short option ("light vehicle") needs the job's name beside it: cut the middle instead.
-        if len(option) >= MIN_OPTION_CHARS:
-            title = option
+    # A short option ("light vehicle") needs the job's name beside it: cut the middle instead.
+    if len(title) > room and len(occupation.option) >= MIN_OPTION_CHARS:
+        title = occupation.option
     if len(title) > room:
         # Drop words from the middle: the start names the job and the end is what tells
         # "… fabrication role" from "… maintenance role".

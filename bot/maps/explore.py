@@ -49,7 +49,7 @@ def occupation_text(occupation: Occupation) -> str:
 
 def base_title(occupation: Occupation) -> str:
     """The standard's name without its option ("Plumbing … technician - Gas" → "Plumbing …")."""
-    return occupation.title.partition(" - ")[0].casefold()
+    return occupation.standard.casefold()
 
 
 class OccupationExplorer:

@@ -121,6 +121,17 @@ class Occupation:
     status_updated: str | None = field(default=None, compare=False)
 
     @property
+    def standard(self) -> str:
+        """The standard's name: the title before " - Option" ("Plumbing and domestic heating
+        technician" for each of its options)."""
+        return self.title.partition(" - ")[0]
+
+    @property
+    def option(self) -> str:
+        """The option after " - " in the title ("Non-domestic plumbing technician"), or ""."""
+        return self.title.partition(" - ")[2]
+
+    @property
     def url(self) -> str:
         """The occupation's public page on the maps (cards link here)."""
         return f"{PUBLIC_SITE}/maps/occupation/{self.id}"

@@ -207,9 +207,8 @@ def _job_name_phrases(occupation: Occupation, heads: frozenset[str]) -> set[str]
     the title's part before " - Option" and the option, each only when it ends in a word that
     names a person doing a job (``heads``): "Site Carpenter" is a job's name, "Geospatial mapping
     and science" is not."""
-    base, _, option = occupation.title.partition(" - ")
     names = set(occupation.typical_job_titles)
-    names.update(n for n in (occupation.title, base, option)
+    names.update(n for n in (occupation.title, occupation.standard, occupation.option)
                  if n and (_head(n) in heads or _head(n).endswith(_AGENT_ENDINGS)))
     return {n for n in (normalise(_BRACKETS.sub(" ", name)) for name in names) if n}
 
