@@ -65,9 +65,6 @@ class ChatData:
     topic: Topic | None = None
     topic_at: float = 0.0
 
-    def remember_listing(self, ids: tuple[str, ...]) -> None:
-        self.listing = ids
-
     def remember(self, reply: Reply, now: float | None = None) -> None:
         """Keep what a reply shown to this chat was about (replies about nothing keep the
         earlier topic: "thanks" does not end the conversation)."""

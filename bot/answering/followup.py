@@ -90,10 +90,6 @@ class FollowUps:
             readings.append(self._replaceable.sub(subject, folded, count=1))
         return readings
 
-    def points_back(self, text: str) -> bool:
-        """Whether a message reads as continuing the conversation rather than starting one."""
-        return self._pointing(text) is not None
-
     def _pointing(self, text: str) -> bool | None:
         """True when a message points back explicitly (a pointer, an opener, "tell me more"),
         False when it only names no subject of its own, None when it stands alone."""

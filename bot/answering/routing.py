@@ -54,8 +54,6 @@ class JobSignal:
     results: tuple[tuple[Occupation, float], ...]
     # The field of an interest question ("animals" in "jobs with animals"), or None.
     interest: str | None = None
-    # The level a message names ("plumber level 2"), or None.
-    level: int | None = None
 
     @property
     def best_score(self) -> float:
@@ -135,13 +133,12 @@ def read_job_signal(index: OccupationIndex, text: str, limit: int,
     field = words_after(index.rules.interest, text)
     if (field is not None and not field.startswith(_COMPARISON) and index.knows_field(field)
             and not index.common_job(field)):
-        return JobSignal(tuple(index.search(field, limit=limit)), interest=field,
-                         level=named_level(text))
+        return JobSignal(tuple(index.search(field, limit=limit)), interest=field)
     becoming = words_after(index.rules.job_intent, text)
     # "dental nurse how do i train": the job comes before the question about it.
     lead = _BOUNDARY.split(normalise(text), maxsplit=1)[0]
     if any(index.names_a_job(words, ordinary) for words in (text, lead, becoming) if words):
-        return JobSignal(tuple(search_job(index, text, limit)), level=named_level(text))
+        return JobSignal(tuple(search_job(index, text, limit)))
     return JobSignal(())
 
 
