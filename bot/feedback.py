@@ -50,25 +50,22 @@ def least_helpful(db: sqlite_utils.Database, minimum: int = 3, limit: int = 5) -
     return sorted(rows, key=lambda r: (r[1], -r[2]))[:limit]
 
 
-def record_reply(db: sqlite_utils.Database, kind: str, entry_id: str | None = None,
-                 at: dt.datetime | None = None) -> None:
-    """Count one reply of ``kind`` for the day (and the entry, for answers)."""
-    day = (at or utcnow()).date().isoformat()
-    with write_transaction(db):
-        db.execute(
-            "INSERT INTO reply_counts (day, kind, entry_id, count) VALUES (?, ?, ?, 1) "
-            "ON CONFLICT(day, kind, entry_id) DO UPDATE SET count = count + 1",
-            [day, kind, entry_id or ""],
-        )
-
-
 REPLIES = CountedTable("reply_counts", ("day", "kind", "entry_id"), "count")
 
 
 def count_reply(batch: UsageBatch, kind: str, entry_id: str | None = None,
                 at: dt.datetime | None = None) -> None:
-    """:func:`record_reply` on the answer path: added to the batch written about once a second."""
+    """Count one reply of ``kind`` for the day (and the entry, for answers), in the batch
+    written about once a second: the answer path's way."""
     batch.count(REPLIES, (at or utcnow()).date().isoformat(), kind, entry_id or "")
+
+
+def record_reply(db: sqlite_utils.Database, kind: str, entry_id: str | None = None,
+                 at: dt.datetime | None = None) -> None:
+    """:func:`count_reply`, written at once (for tools and tests)."""
+    batch = UsageBatch(db)
+    count_reply(batch, kind, entry_id, at)
+    batch.flush()
 
 
 def replies_per_week(db: sqlite_utils.Database) -> list[tuple[str, dict[str, int]]]:

@@ -15,7 +15,7 @@ Writes made for every message (a student's last seen, today's question count) do
 a transaction on the event loop: :class:`UsageBatch` keeps them in memory and :meth:`UsageBatch.flush`
 writes them all in one transaction, about once a second (``jobs/usage.py``), before ``/stats``
 reads them, and when the bot stops. A daily counter joins the batch by naming its table
-(:class:`Counter`, e.g. ``Counter("reply_counts", ("day", "kind", "entry_id"), "replies")``) and
+(:class:`Counter`, e.g. ``Counter("reply_counts", ("day", "kind", "entry_id"), "count")``) and
 calling :meth:`UsageBatch.count`; its table needs a unique key over those columns.
 """
 
