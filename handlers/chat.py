@@ -8,6 +8,7 @@ from telegram import (
     InlineQueryResultArticle,
     InlineQueryResultsButton,
     InputTextMessageContent,
+    Message,
     Update,
 )
 from telegram.constants import ChatType, ParseMode
@@ -31,6 +32,14 @@ def _remember(update: Update, context: Context) -> None:
         context.bot_data.services.usage.touch_user(chat.id)
 
 
+def _shown(context: Context, reply: Reply) -> None:
+    """What every answer shown in a chat leaves behind: the chat's context for follow-ups, and
+    a count by kind (and entry) for /stats and reports."""
+    chat_memory(context).remember(reply)
+    count_reply(context.bot_data.services.usage, reply.kind,
+                reply.id if reply.kind == "answer" else None)
+
+
 def welcome_for(update: Update, context: Context) -> Reply:
     """The welcome and main menu, worded for the role the chat gave with /role."""
     services = context.bot_data.services
@@ -50,8 +59,7 @@ async def start(update: Update, context: Context) -> None:
     if reply is None:
         reply = welcome_for(update, context)
     else:
-        chat_memory(context).remember(reply)
-        count_reply(services.usage, reply.kind, reply.id if reply.kind == "answer" else None)
+        _shown(context, reply)
     await send_reply(context.bot, update.effective_chat.id, reply)
 
 
@@ -96,27 +104,39 @@ async def answer_question(update: Update, context: Context) -> None:
         return
     _remember(update, context)
     services = context.bot_data.services
-    memory = chat_memory(context)
-    reply = services.responder.reply(text, memory.current_topic())
-    if reply.kind == "fallback" and any(ch.isalnum() for ch in text):
+    reply = services.responder.reply(text, chat_memory(context).current_topic())
+    if reply.kind == "fallback":
         log_unanswered(services.db, text[: services.settings.max_question_chars], reply.score)
     elif reply.kind == "safeguarding":
         # A count by category only: the text is never stored.
         record_safeguarding_reply(services.db, reply.id or "unknown")
-    count_reply(services.usage, reply.kind, reply.id if reply.kind == "answer" else None)
-    memory.remember(reply)
+    _shown(context, reply)
     assert update.effective_chat is not None and update.effective_message is not None
     log.info("question answered kind=%s id=%s score=%.1f", reply.kind, reply.id, reply.score)
     quote = update.effective_message.message_id if reply.kind in QUOTED_KINDS else None
     await send_reply(context.bot, update.effective_chat.id, reply, quote=quote)
 
 
-def _quoted_question(update: Update) -> str | None:
-    """The student's question that the pressed message replies to (Telegram keeps it)."""
+def _quoted(update: Update) -> Message | None:
+    """The student's message that the pressed message replies to (Telegram keeps it)."""
     query = update.callback_query
     message = query.message if query is not None else None
     quoted = getattr(message, "reply_to_message", None)
-    return quoted.text if quoted is not None and quoted.text else None
+    return quoted if isinstance(quoted, Message) else None
+
+
+async def _log_miss_and_point_to_a_person(update: Update, context: Context, outcome: str,
+                                          reply_key: str, entry_id: str | None = None) -> None:
+    """After "Not helpful" or "None of these": log the question the tap was about (Telegram's
+    copy of it, with what happened) and say where a person can help."""
+    services = context.bot_data.services
+    quoted = _quoted(update)
+    if quoted is not None and quoted.text:
+        log_unanswered(services.db, quoted.text[: services.settings.max_question_chars], 0.0,
+                       outcome=outcome, entry_id=entry_id)
+    assert update.effective_chat is not None
+    await send_reply(context.bot, update.effective_chat.id,
+                     Reply("fallback", services.kb.message(reply_key)))
 
 
 async def ask_button(update: Update, context: Context) -> None:
@@ -144,24 +164,17 @@ async def rating_button(update: Update, context: Context) -> None:
     await query.answer(services.kb.message("rating_thanks"))
     if helpful:
         return
-    question = _quoted_question(update)
-    if question is not None:
-        log_unanswered(services.db, question[: services.settings.max_question_chars], 0.0,
-                       outcome="not_helpful", entry_id=entry_id)
-    assert update.effective_chat is not None
-    await send_reply(context.bot, update.effective_chat.id,
-                     Reply("fallback", services.kb.message("not_helpful_reply")))
+    await _log_miss_and_point_to_a_person(update, context, "not_helpful", "not_helpful_reply",
+                                          entry_id)
 
 
 async def unknown_command(update: Update, context: Context) -> None:
     """ "/ocupation vet", "/hepl": the closest command, never a knowledge answer."""
-    message = update.effective_message
-    if message is None or message.text is None or update.effective_chat is None:
-        return
-    if message.chat.type != ChatType.PRIVATE and f"@{context.bot.username}".lower() not in message.text.lower():
+    text = _question_text(update, context)
+    if not text or update.effective_chat is None:
         return
     kb = context.bot_data.services.kb
-    typed = message.text.split()[0].split("@")[0]
+    typed = text.split()[0].split("@")[0]
     suggestion = closest_command(typed, list(kb.messages.get("commands") or {}))
     key = "unknown_command" if suggestion else "unknown_command_no_match"
     text = kb.message(key, command=escape(typed), suggestion=f"/{suggestion}")
@@ -210,10 +223,9 @@ async def entry_button(update: Update, context: Context) -> None:
     await query.answer()
     assert update.effective_chat is not None
     reply = services.responder.entry_reply(entry_id)
-    chat_memory(context).remember(reply)
-    count_reply(services.usage, "answer", entry_id)
+    _shown(context, reply)
     # The pressed message's quote carries on, so "Not helpful" can still log the question.
-    quoted = getattr(query.message, "reply_to_message", None)
+    quoted = _quoted(update)
     await send_reply(context.bot, update.effective_chat.id, reply,
                      quote=quoted.message_id if quoted is not None else None)
 
@@ -224,14 +236,8 @@ async def none_of_these(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    services = context.bot_data.services
-    question = _quoted_question(update)
-    if question is not None:
-        log_unanswered(services.db, question[: services.settings.max_question_chars], 0.0,
-                       outcome="none_of_these")
-    assert update.effective_chat is not None
-    await send_reply(context.bot, update.effective_chat.id,
-                     Reply("fallback", services.kb.message("none_of_these_reply")))
+    await _log_miss_and_point_to_a_person(update, context, "none_of_these",
+                                          "none_of_these_reply")
 
 
 async def expired_button(update: Update, context: Context) -> None:
