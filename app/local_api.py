@@ -172,7 +172,7 @@ class LocalBotApi:
             # The bot's latest message in this chat, as a tap on it would carry.
             message_id = next((i for i in reversed(self._messages)
                                if self._messages[i]["chat"]["id"] == chat_id
-                               and self._messages[i]["from"] is BOT_USER), None)
+                               and self._messages[i]["from"].get("is_bot")), None)
         message = self._messages.get(message_id or -1) or {
             "message_id": message_id or self._message_id,
             "date": int(time.time()),
