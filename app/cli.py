@@ -28,10 +28,8 @@ from app.cli_help import (
     DESCRIPTION,
     EPILOG,
     EVAL_DESCRIPTION,
-    REPORT_DESCRIPTION,
 )
 from app.kb_tools import add_parsers as add_kb_tools
-from app.kb_tools import cmd_kb_check
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_db
 
@@ -211,33 +209,6 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 
-def cmd_kb_report(settings: Settings, args: argparse.Namespace) -> int:
-    """Write the maintainers' HTML report (reading the database only)."""
-    from bot.db import open_db_readonly
-    from bot.knowledge import load_knowledge
-    from bot.report import collect, render_report
-
-    try:
-        db = open_db_readonly(settings.database_path)
-    except FileNotFoundError:
-        print(f"careers-bot: no database at {settings.database_path} yet: run the bot first "
-              "(or set CAREERS_BOT_DATABASE_PATH)", file=sys.stderr)
-        return 1
-    try:
-        data = collect(db, load_knowledge(settings.knowledge_dir), weeks=args.weeks,
-                       review_after_months=args.review_after)
-    finally:
-        db.close()
-    page = render_report(data)
-    if args.output == "-":
-        sys.stdout.write(page)
-        return 0
-    Path(args.output).write_text(page, encoding="utf-8")
-    print(f"wrote {args.output}: open it in a browser (no server needed)")
-    for section, reason in (data.unavailable or {}).items():
-        print(f"  {section}: not available ({reason})", file=sys.stderr)
-    return 0
-
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Score the bot on JSONL files of labelled questions; exit 1 when a floor is missed."""
@@ -314,11 +285,6 @@ def cmd_refresh(settings: Settings, args: argparse.Namespace) -> int:
                                        as_json=args.json, force=args.force))
 
 
-def _months(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of months, 1 or more: {value!r}")
-    return int(value)
-
 
 def package_version() -> str:
     """The installed careers-bot version (pyproject.toml's when running from a checkout)."""
@@ -373,33 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "Knowledge base tools for maintainers.")
     kb = kb_parser.add_subparsers(dest="kb_command", required=True, title="commands",
                                   metavar="COMMAND")
-    check = kb.add_parser("check", help="validate knowledge/ (exit 1 on problems)",
-                          description="Validate every entry and data file in the knowledge "
-                                      "folder and the settings; print each problem with its "
-                                      "file (and line and column for YAML errors). Exit 1 if "
-                                      "there are problems.")
-    check.add_argument("path", nargs="?", metavar="FOLDER",
-                       help="knowledge folder to check (default: CAREERS_BOT_KNOWLEDGE_DIR)")
-    check.add_argument("--stale", action="store_true",
-                       help="also list entries due for review: reviewed too long ago, or with a "
-                            "money figure from before the last 1 April or a course fact from "
-                            "before the last 1 September (exit 1 if any)")
-    check.add_argument("--months", type=_months, metavar="N",
-                       help="with --stale: review age in months (default: "
-                            "CAREERS_BOT_REVIEW_MAX_AGE_MONTHS, 6)")
-    check.set_defaults(func=cmd_kb_check)
     add_kb_tools(sub, kb)
-    report = kb.add_parser("report", help="write an HTML report for maintainers",
-                           description=REPORT_DESCRIPTION, formatter_class=formatter)
-    report.add_argument("--output", "-o", metavar="FILE", default="careers-bot-report.html",
-                        help="where to write the page (default: careers-bot-report.html; - for "
-                             "standard output)")
-    report.add_argument("--weeks", type=int, default=26, metavar="N",
-                        help="how many recent weeks of replies to chart (default: 26)")
-    report.add_argument("--review-after", type=int, default=6, metavar="MONTHS",
-                        help="an entry is due for review this many months after its reviewed "
-                             "date (default: 6, as in /stats)")
-    report.set_defaults(func=cmd_kb_report)
 
     ev = command("eval", "score answers on JSON Lines files of labelled questions",
                  EVAL_DESCRIPTION)

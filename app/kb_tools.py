@@ -1,6 +1,6 @@
-"""`careers-bot kb check`, `kb misses`, `kb suggest` and `link`: checking the knowledge base,
-the maintainers' loop from what students asked to better entries, and links that open an
-answer directly."""
+"""`careers-bot kb check`, `kb misses`, `kb suggest`, `kb report` and `link`: checking the
+knowledge base, the maintainers' loop from what students asked to better entries, and links
+that open an answer directly."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from app.cli_help import REPORT_DESCRIPTION
 from bot.config import ConfigError, Settings
 from bot.db import open_db
 from bot.kb_edit import add_phrasings
@@ -73,6 +74,40 @@ def print_stale(entries: Iterable[Entry], timezone: str, months: int) -> int:
     return 0
 
 
+def cmd_kb_report(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the maintainers' HTML report (reading the database only)."""
+    from bot.db import open_db_readonly
+    from bot.knowledge import load_knowledge
+    from bot.report import collect, render_report
+
+    try:
+        db = open_db_readonly(settings.database_path)
+    except FileNotFoundError:
+        print(f"careers-bot: no database at {settings.database_path} yet: run the bot first "
+              "(or set CAREERS_BOT_DATABASE_PATH)", file=sys.stderr)
+        return 1
+    try:
+        data = collect(db, load_knowledge(settings.knowledge_dir), weeks=args.weeks,
+                       review_after_months=args.review_after)
+    finally:
+        db.close()
+    page = render_report(data)
+    if args.output == "-":
+        sys.stdout.write(page)
+        return 0
+    Path(args.output).write_text(page, encoding="utf-8")
+    print(f"wrote {args.output}: open it in a browser (no server needed)")
+    for section, reason in (data.unavailable or {}).items():
+        print(f"  {section}: not available ({reason})", file=sys.stderr)
+    return 0
+
+
+def _months(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of months, 1 or more: {value!r}")
+    return int(value)
+
+
 def cmd_kb_misses(settings: Settings, args: argparse.Namespace) -> int:
     """Unanswered questions grouped by wording, most frequent first, each with the entry that
     most likely answers it (nearest in meaning, with its score) or "new topic"."""
@@ -94,13 +129,8 @@ def cmd_kb_suggest(settings: Settings, args: argparse.Namespace) -> int:
     """Ready-to-paste phrasings per entry from the misses; `--apply ID N` adds the N-th
     suggestion for entry ID to its front matter and checks the knowledge base."""
     services, suggestions = _suggestions(settings, args.limit)
-    by_entry = {}
-    for entry_id, phrasings in phrasings_by_entry(suggestions).items():
-        entry = services.kb.entries.get(entry_id)
-        known = {q.casefold() for q in entry.questions} if entry is not None else set()
-        new = [p for p in phrasings if p not in known]
-        if new:
-            by_entry[entry_id] = new
+    by_entry = phrasings_by_entry(
+        suggestions, {e.id: e.questions for e in services.kb.entries.values()})
     if args.apply is None:
         if not by_entry:
             print("No suggestions: no logged question is close to an entry.")
@@ -148,7 +178,35 @@ def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction, kb: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """The `kb misses`, `kb suggest` and `link` subcommands."""
+    """The `kb check`, `kb misses`, `kb suggest`, `kb report` and `link` subcommands."""
+    check = kb.add_parser("check", help="validate knowledge/ (exit 1 on problems)",
+                          description="Validate every entry and data file in the knowledge "
+                                      "folder and the settings; print each problem with its "
+                                      "file (and line and column for YAML errors). Exit 1 if "
+                                      "there are problems.")
+    check.add_argument("path", nargs="?", metavar="FOLDER",
+                       help="knowledge folder to check (default: CAREERS_BOT_KNOWLEDGE_DIR)")
+    check.add_argument("--stale", action="store_true",
+                       help="also list entries due for review: reviewed too long ago, or with a "
+                            "money figure from before the last 1 April or a course fact from "
+                            "before the last 1 September (exit 1 if any)")
+    check.add_argument("--months", type=_months, metavar="N",
+                       help="with --stale: review age in months (default: "
+                            "CAREERS_BOT_REVIEW_MAX_AGE_MONTHS, 6)")
+    check.set_defaults(func=cmd_kb_check)
+    report = kb.add_parser("report", help="write an HTML report for maintainers",
+                           description=REPORT_DESCRIPTION,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_argument("--output", "-o", metavar="FILE", default="careers-bot-report.html",
+                        help="where to write the page (default: careers-bot-report.html; - for "
+                             "standard output)")
+    report.add_argument("--weeks", type=int, default=26, metavar="N",
+                        help="how many recent weeks of replies to chart (default: 26)")
+    report.add_argument("--review-after", type=int, default=6, metavar="MONTHS",
+                        help="an entry is due for review this many months after its reviewed "
+                             "date (default: 6, as in /stats)")
+    report.set_defaults(func=cmd_kb_report)
+
     misses = kb.add_parser("misses", help="questions the bot could not answer, grouped, with the "
                            "entry each group most likely belongs to",
                            description="Questions the bot could not answer (or answered "

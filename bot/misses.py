@@ -4,7 +4,7 @@ the entry each group most likely belongs to (or "new topic")."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -73,15 +73,18 @@ def suggest(groups: Iterable[MissGroup],
     return found
 
 
-def phrasings_by_entry(suggestions: Iterable[Suggestion]) -> dict[str, list[str]]:
+def phrasings_by_entry(suggestions: Iterable[Suggestion],
+                       existing: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
     """Ready-to-paste phrasings per entry: each suggested group's distinct wordings, lower
-    case, in the order maintainers will see them."""
+    case, in the order maintainers will see them, leaving out the ones an entry already has
+    (``existing``: entry id → its questions). Entries with nothing new are left out."""
     by_entry: dict[str, list[str]] = {}
     for suggestion in suggestions:
         if suggestion.entry_id is None:
             continue
+        known = {q.casefold() for q in existing.get(suggestion.entry_id, ())}
         bucket = by_entry.setdefault(suggestion.entry_id, [])
         for question in dict.fromkeys(q.strip().casefold().rstrip("?!. ") for q in suggestion.group.questions):
-            if question and question not in bucket:
+            if question and question not in bucket and question not in known:
                 bucket.append(question)
-    return by_entry
+    return {entry_id: phrasings for entry_id, phrasings in by_entry.items() if phrasings}
