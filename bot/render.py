@@ -1,4 +1,5 @@
-"""Markdown to Telegram's HTML subset, splitting at Telegram's limit, and HTML to plain text.
+"""Markdown to Telegram's HTML subset, splitting at Telegram's limit, HTML to plain text, and
+dates in words.
 
 Telegram's HTML parse mode accepts only a handful of tags (b, i, u, s, a, code, pre, blockquote,
 tg-spoiler) and needs ``& < >`` escaped. mistune parses the Markdown; :class:`TelegramRenderer`
@@ -8,6 +9,7 @@ shown as text).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections import Counter
@@ -18,6 +20,11 @@ import mistune
 TELEGRAM_LIMIT = 4096
 ALLOWED_TAGS = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote", "tg-spoiler"})
 _TAG = re.compile(r"<(/?)([a-z-]+)([^>]*)>")
+
+
+def day_in_words(day: dt.date) -> str:
+    """A date as people write it: "4 January 2027"."""
+    return f"{day.day} {day:%B %Y}"
 
 
 def escape(text: str) -> str:

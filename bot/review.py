@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.knowledge import Entry, Messages
-from bot.render import escape
+from bot.render import day_in_words, escape
 
 FigureKind = Literal["money", "course"]
 CHANGE_MONTH: dict[FigureKind, int] = {"money": 4, "course": 9}
@@ -160,10 +160,6 @@ def review_report(entries: Iterable[Entry], today: dt.date, max_age_months: int)
     return report
 
 
-def _long(day: dt.date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1].capitalize()} {day.year}"
-
-
 def report_lines(report: ReviewReport) -> list[str]:
     """One line per finding, ``file[:line]: what and why``, for ``kb check --stale``."""
     lines = [f"{entry.path or entry.id}: reviewed {entry.reviewed.isoformat()}, more than "
@@ -173,10 +169,10 @@ def report_lines(report: ReviewReport) -> list[str]:
         where = f"{figure.entry.path}:{figure.line}" if figure.entry.path else figure.entry.id
         if figure.kind == "money":
             what = (f"{figure.figure}, dated '{figure.dated_by}', predates this year's change of "
-                    f"money figures on {_long(figure.changed)}")
+                    f"money figures on {day_in_words(figure.changed)}")
         else:
             what = (f"'{figure.figure}' predates this academic year's course changes on "
-                    f"{_long(figure.changed)}")
+                    f"{day_in_words(figure.changed)}")
         lines.append(f"{where}: {what}: check it against the sources and restate it")
     return lines
 
@@ -191,7 +187,7 @@ def admin_summary(report: ReviewReport, texts: Messages) -> str | None:
         reasons = []
         if entry_id in old:
             entry = next(e for e in report.old_reviews if e.id == entry_id)
-            reasons.append(texts.message("review_due_old", reviewed=_long(entry.reviewed)))
+            reasons.append(texts.message("review_due_old", reviewed=day_in_words(entry.reviewed)))
         figures = [f.figure for f in report.stale_figures if f.entry.id == entry_id]
         if figures:
             reasons.append(texts.message("review_due_figures",

@@ -22,7 +22,7 @@ from bot.alerts.subscriptions import Subscription, route_key
 from bot.knowledge import Messages, bundled_messages
 from bot.maps.diff import ChangeList
 from bot.maps.store import load_version, version_changes, version_info
-from bot.render import TELEGRAM_LIMIT, escape
+from bot.render import TELEGRAM_LIMIT, day_in_words, escape
 
 DIGEST_MAX_PARTS = 3
 MAX_LINE_CHARS = 600
@@ -42,7 +42,7 @@ def long_date(iso: str | None, timezone: str = "Europe/London") -> str:
         return iso
     if moment.tzinfo is not None:
         moment = moment.astimezone(ZoneInfo(timezone))
-    return f"{moment.day} {moment:%B %Y}"
+    return day_in_words(moment)
 
 
 

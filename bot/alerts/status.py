@@ -27,7 +27,7 @@ from bot.alerts.outbox import last_digest_sent_at
 from bot.knowledge import Messages
 from bot.maps.model import Occupation, OccupationMap
 from bot.maps.store import get_state, latest_version
-from bot.render import escape
+from bot.render import day_in_words, escape
 
 RECENT_STATUS_LIMIT = 5
 
@@ -62,7 +62,7 @@ def map_timeline(db: sqlite_utils.Database, next_refresh: dt.datetime | None) ->
 def date_and_time(moment: dt.datetime, timezone: str) -> str:
     """"Monday 4 January 2027 at 06:00" in the bot's time zone."""
     local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
+    return f"{local:%A} {day_in_words(local)} at {local:%H:%M}"
 
 
 def next_refresh_words(timeline: MapTimeline, texts: Messages, timezone: str) -> str:

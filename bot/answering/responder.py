@@ -18,11 +18,11 @@ from bot.answering.routing import prefers_occupation, read_job_signal
 from bot.answering.safeguarding import SafeguardingDetector
 from bot.answering.smalltalk import SmallTalkDetector
 from bot.encoder import EmbeddingCache, embedding_cache
-from bot.knowledge import Entry, KnowledgeBase
+from bot.knowledge import KnowledgeBase
 from bot.maps.cards import choices_reply, listing_reply, occupation_card, related_reply
 from bot.maps.explore import OccupationExplorer
 from bot.maps.search import OccupationIndex
-from bot.render import escape, markdown_to_html
+from bot.render import day_in_words, escape, markdown_to_html
 from bot.reply import Button, Reply
 from bot.text import Normaliser
 
@@ -52,10 +52,6 @@ MAYBE_DEPTH = 3
 def _source_label(url: str) -> str:
     host = urlparse(url).netloc.lower()
     return host.removeprefix("www.")
-
-
-def _long_date(entry: Entry) -> str:
-    return f"{entry.reviewed.day} {entry.reviewed:%B %Y}"
 
 
 class Responder:
@@ -159,7 +155,7 @@ class Responder:
         text = (
             f"{markdown_to_html(entry.body)}\n\n"
             f"<b>{escape(self.kb.message('sources_heading'))}:</b> {sources}\n"
-            f"<i>{escape(self.kb.message('last_reviewed', date=_long_date(entry)))}</i>"
+            f"<i>{escape(self.kb.message('last_reviewed', date=day_in_words(entry.reviewed)))}</i>"
         )
         related = tuple(
             (Button(self.kb.entries[r].title, f"ans:{r}"),)
