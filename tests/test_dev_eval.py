@@ -17,11 +17,14 @@ import pytest
 from bot.answering.evaluation import EvalReport, evaluate, read_cases
 from tests.conftest import DATA, real_responder
 
+# dev, paraphrases and real-dev: the floors the answers issue set. real-pages: below what the
+# bot scores (topic 89%, none 79%, occupations 97% in November 2026), to catch a slide; its
+# abstention was traded for topic answers (none 82% → 79%, topic 79% → 89%) by calibration.
 FLOORS = {
     "dev": {"topic": 0.95, "none": 0.95, "safeguarding": 1.0, "occupation": 0.95},
-    "paraphrases": {"topic": 0.89, "none": 0.92, "safeguarding": 1.0, "occupation": 0.90},
-    "real-dev": {"topic": 0.65, "none": 0.85, "occupation": 0.60},
-    "real-pages": {"topic": 0.75, "none": 0.80, "occupation": 0.90},
+    "paraphrases": {"topic": 0.93, "none": 0.92, "safeguarding": 1.0, "occupation": 0.90},
+    "real-dev": {"topic": 0.85, "none": 0.85, "occupation": 0.60},
+    "real-pages": {"topic": 0.80, "none": 0.75, "occupation": 0.90},
 }
 MAX_CONFIDENT_WRONG = 0.05
 MAX_FALSE_SAFEGUARDING = 0.02

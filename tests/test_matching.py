@@ -75,6 +75,20 @@ def test_a_runner_up_within_the_margin_asks_did_you_mean(kb_dir: Path) -> None:
     assert {c.entry_id for c in result.candidates} == {"bursary-amount", "bursary-travel"}
 
 
+def test_a_runner_up_the_answer_offers_as_a_related_button_needs_no_question(kb_dir: Path) -> None:
+    write_entry(kb_dir, "bursary-amount", "Bursary amount", ["bursary amount per year"])
+    write_entry(kb_dir, "bursary-travel", "Bursary travel", ["bursary travel per year"])
+    kb = load_knowledge(kb_dir)
+    normaliser = Normaliser(kb.matching)
+    cache = embedding_cache()
+    both = {"bursary-amount": ["bursary-travel"], "bursary-travel": ["bursary-amount"]}
+    matcher = Matcher({e.id: (e.title, *e.questions) for e in kb.entries.values()}, normaliser,
+                      cache, margin=30, companions=both)
+    result = matcher.match(QueryReader(normaliser, cache.encoder).read("bursary"))
+    assert result.kind == "answer"
+    assert result.best is not None and result.best.entry_id in both
+
+
 def test_the_threshold_is_configurable(kb_dir: Path) -> None:
     question = "how long do t levels take"
     matcher, reader = make_matcher(kb_dir)

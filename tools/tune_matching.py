@@ -37,6 +37,8 @@ from bot.reply import Reply  # noqa: E402
 
 SETS = ("dev", "paraphrases", "real-dev", "real-pages")
 WRONG_COST = 1.5
+# Each entry's related-topic buttons: the matcher answers rather than asks between these.
+COMPANIONS: dict[str, frozenset[str]] = {}
 FOLDS = 5
 GRID = {
     "readout_weight": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
@@ -119,7 +121,8 @@ def _decide(ranked: list[Candidate], p: dict[str, float], bonus: float) -> Match
         close = [c for c in ranked[1:] if best.score - c.score < matching.CLARIFY_BAND]
         return Match("clarify", (best, *close))
     margin = p["margin"] * (100.0 - best.score) / max(100.0 - threshold, 1e-6)
-    close = [c for c in ranked[1:] if best.score - c.score < margin]
+    offered = COMPANIONS.get(best.entry_id, frozenset())
+    close = [c for c in ranked[1:] if best.score - c.score < margin and c.entry_id not in offered]
     return Match("clarify", (best, *close)) if close else Match("answer", tuple(ranked))
 
 
@@ -171,6 +174,7 @@ def best_params(rows: Sequence[Row], ids: Sequence[str]) -> dict[str, float]:
 def main() -> None:
     responder = Responder(load_knowledge(ROOT / "knowledge"), occupations=bundled_occupation_index())
     ids = responder.matcher.entry_ids
+    COMPANIONS.update(responder.matcher.companions)
     rows = collect(responder)
     rng = random.Random(7)
     order = list(range(len(rows)))

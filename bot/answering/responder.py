@@ -29,6 +29,8 @@ from bot.text import Normaliser
 CHOICE_MARGIN = 4.0
 MAX_CHOICES = 4
 SUMMARY_CHARS = 100
+# An answer offers this many of its entry's related topics as buttons.
+RELATED_BUTTONS = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Responder:
             normaliser,
             cache,
             bodies={e.id: e.body for e in kb.entries.values()},
+            companions={e.id: self._related_ids(e.id) for e in kb.entries.values()},
             threshold=threshold,
             margin=margin,
         )
@@ -94,6 +97,12 @@ class Responder:
         self._rendered: dict[str, tuple[str, tuple[tuple[Button, ...], ...]]] = {}
 
     # --- replies built from entries -------------------------------------------------------
+
+    def _related_ids(self, entry_id: str) -> tuple[str, ...]:
+        """The related entries an answer offers as buttons (the matcher answers rather than
+        asks "Did you mean…?" between an entry and these)."""
+        related = (r for r in self.kb.entries[entry_id].related if r in self.kb.entries)
+        return tuple(related)[:RELATED_BUTTONS]
 
     def entry_reply(self, entry_id: str, *, score: float = 100.0,
                     candidates: tuple[str, ...] = (), rate: bool = True) -> Reply:
@@ -157,11 +166,8 @@ class Responder:
             f"<b>{escape(self.kb.message('sources_heading'))}:</b> {sources}\n"
             f"<i>{escape(self.kb.message('last_reviewed', date=day_in_words(entry.reviewed)))}</i>"
         )
-        related = tuple(
-            (Button(self.kb.entries[r].title, f"ans:{r}"),)
-            for r in entry.related[:3]
-            if r in self.kb.entries
-        )
+        related = tuple((Button(self.kb.entries[r].title, f"ans:{r}"),)
+                        for r in self._related_ids(entry_id))
         self._rendered[entry_id] = (text, related)
         return text, related
 

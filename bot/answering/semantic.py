@@ -24,7 +24,7 @@ import numpy as np
 
 from bot.encoder import EmbeddingCache
 
-READOUT_WEIGHT = 3.0
+READOUT_WEIGHT = 1.25
 READOUT_RIDGE = 0.1
 
 
