@@ -118,6 +118,29 @@ def test_short_follow_ups_are_not_read_as_disclosures(responder: Responder) -> N
     assert flagged == []
 
 
+def test_no_small_talk_example_gets_the_safeguarding_reply(responder: Responder) -> None:
+    # "bye" sits close to the exemplar "my best mate said bye to everyone".
+    examples = list(responder.kb.smalltalk["kinds"]["bye"]["examples"]) + [
+        "you are useless", "are you alive"]
+    flagged = [q for q in examples if responder.reply(q).kind == "safeguarding"]
+    assert flagged == []
+
+
+@pytest.mark.parametrize("message", [
+    "goodbye forever", "this is goodbye", "saying goodbye to everyone",
+    "i dont want to be alive anymore",
+])
+def test_a_goodbye_that_is_a_disclosure_still_gets_help(responder: Responder,
+                                                         message: str) -> None:
+    assert responder.reply(message).kind == "safeguarding"
+
+
+def test_a_word_the_phrases_use_is_not_read_as_a_typo_of_another() -> None:
+    detector = _detector(["unalive", "not want to be alive"])
+    assert detector.phrase_category("are you alive") is None
+    assert detector.phrase_category("i want to unalive") == "test"
+
+
 def test_no_maintained_question_triggers_safeguarding(responder: Responder) -> None:
     questions = [q for e in responder.kb.entries.values() for q in (e.title, *e.questions)]
     flagged = [q for q in questions if responder.safeguarding.check(responder.reader.read(q))]

@@ -15,7 +15,7 @@ from bot.answering.followup import FollowUps, Reading, Topic
 from bot.answering.matching import MARGIN, THRESHOLD, Match, Matcher
 from bot.answering.query import Query, QueryReader
 from bot.answering.routing import prefers_occupation, read_job_signal
-from bot.answering.safeguarding import SafeguardingDetector
+from bot.answering.safeguarding import Concern, SafeguardingDetector
 from bot.answering.smalltalk import SmallTalkDetector
 from bot.encoder import EmbeddingCache, embedding_cache
 from bot.knowledge import KnowledgeBase
@@ -120,7 +120,7 @@ class Responder:
         if not any(ch.isalnum() for ch in text):
             return []
         query = self.reader.read(text[: self.max_chars])
-        concern = self.safeguarding.check(query)
+        concern = self._concern(query)
         if concern is not None:
             return [Shared(f"help-{concern.category}", self.kb.message("inline_help_title"),
                            self.kb.message("inline_help_description"), concern.reply)]
@@ -240,6 +240,15 @@ class Responder:
             return related_reply(self.kb, occupation, self.explorer.related(occupation))
         return occupation_card(self.kb, occupation)
 
+    def _concern(self, query: Query) -> Concern | None:
+        """The safeguarding concern in a message. A listed small-talk message word for word
+        ("bye") is not a disclosure by meaning alone ("my mate said bye to everyone" is an
+        exemplar); a listed phrase always counts."""
+        concern = self.safeguarding.check(query)
+        if concern is None or concern.found_by == "phrase" or self.smalltalk.exact(query) is None:
+            return concern
+        return None
+
     def _reply(self, text: str) -> Reply:
         """Everything a student can type gets exactly one of the reply kinds.
 
@@ -256,7 +265,7 @@ class Responder:
             return Reply("fallback", self.kb.message("empty_text", example=example))
         query = self.reader.read(text)
         # Before anything else: a disclosure mixed with a careers question gets help first.
-        concern = self.safeguarding.check(query)
+        concern = self._concern(query)
         if concern is not None:
             return Reply("safeguarding", concern.reply, concern.category)
         chat = self.smalltalk.detect(query, topical=True)

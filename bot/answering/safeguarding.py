@@ -141,8 +141,10 @@ class SafeguardingDetector:
 
     def _single_typo(self, word: str) -> str:
         """The one-word phrase an unfamiliar word is a small typo of ("suicidle"), or "".
-        Another form of the same word ("overdoses" for "overdosed") is not a typo."""
-        if len(word) < FUZZY_MIN_LENGTH or stem(word) in self._ordinary or not self._fuzzy_single:
+        Another form of the same word ("overdoses" for "overdosed") is not a typo, nor is a word
+        the phrases themselves use ("alive" is not "unalive")."""
+        if (len(word) < FUZZY_MIN_LENGTH or stem(word) in self._ordinary
+                or stem(word) in self._vocabulary or not self._fuzzy_single):
             return ""
         found = process.extractOne(word, self._fuzzy_single, scorer=fuzz.ratio,
                                    score_cutoff=FUZZY_CUTOFF)
