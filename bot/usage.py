@@ -11,7 +11,8 @@ could not answer, and daily counts.
 - ``safeguarding_replies``: how many safeguarding replies a day, by category. Never the text or
   who sent it.
 
-Writes made for every message (a student's last seen, today's question count) do not each open
+Writes made for every message (a student's last seen, today's question count, a question with no
+answer, a safeguarding reply's count) do not each open
 a transaction on the event loop: :class:`UsageBatch` keeps them in memory and :meth:`UsageBatch.flush`
 writes them all in one transaction, about once a second (``jobs/usage.py``), before ``/stats``
 reads them, and when the bot stops. A daily counter joins the batch by naming its table
@@ -55,6 +56,7 @@ class Counter:
 
 
 QUESTIONS = Counter("question_counts", ("day",), "questions")
+SAFEGUARDING_REPLIES = Counter("safeguarding_replies", ("day", "category"), "count")
 
 
 def local_day(now: dt.datetime | None = None, timezone: str = "Europe/London") -> str:
@@ -76,6 +78,8 @@ class UsageBatch:
         # chat id → (first seen, last seen, role) since the last flush.
         self._users: dict[int, tuple[str, str, str]] = {}
         self._counts: dict[tuple[Counter, tuple[object, ...]], int] = {}
+        # Rows for ``unanswered`` since the last flush.
+        self._misses: list[dict[str, object]] = []
 
     def touch_user(self, chat_id: int, role: str = "student", *,
                    now: dt.datetime | None = None) -> None:
@@ -98,6 +102,18 @@ class UsageBatch:
         """Add one to the question count of the day (no chat id, no text)."""
         self.count(QUESTIONS, local_day(now, timezone))
 
+    def log_unanswered(self, text: str, best_score: float) -> None:
+        """Keep a question the bot had no answer for (see :func:`log_unanswered`)."""
+        if worth_logging(text):
+            with self._lock:
+                self._misses.append({"text": redact(text), "asked_at": iso(),
+                                     "best_score": best_score, "outcome": "fallback",
+                                     "entry_id": None})
+
+    def count_safeguarding_reply(self, category: str) -> None:
+        """Count a safeguarding reply for today and its category: never the text or who sent it."""
+        self.count(SAFEGUARDING_REPLIES, dt.datetime.now(dt.UTC).date().isoformat(), category)
+
     def forget(self, chat_id: int) -> None:
         """Drop what is waiting to be written about a chat (``/forget``)."""
         with self._lock:
@@ -107,7 +123,7 @@ class UsageBatch:
     def pending(self) -> int:
         """How many rows the next flush writes."""
         with self._lock:
-            return len(self._users) + len(self._counts)
+            return len(self._users) + len(self._counts) + len(self._misses)
 
     def flush(self) -> int:
         """Write everything recorded so far in one transaction; the number of rows written.
@@ -115,10 +131,13 @@ class UsageBatch:
         with self._lock:
             users, self._users = self._users, {}
             counts, self._counts = self._counts, {}
-        if not users and not counts:
+            misses, self._misses = self._misses, []
+        if not users and not counts and not misses:
             return 0
         try:
             with write_transaction(self.db):
+                if misses:
+                    self.db.table("unanswered").insert_all(misses)
                 if users:
                     self.db.conn.executemany(_TOUCH_SQL, [
                         (chat_id, first, last, role) for chat_id, (first, last, role) in users.items()])
@@ -128,13 +147,15 @@ class UsageBatch:
                 for counter, rows in by_counter.items():
                     self.db.conn.executemany(counter.sql, rows)
         except BaseException:
-            self._restore(users, counts)
+            self._restore(users, counts, misses)
             raise
-        return len(users) + len(counts)
+        return len(users) + len(counts) + len(misses)
 
     def _restore(self, users: dict[int, tuple[str, str, str]],
-                 counts: dict[tuple[Counter, tuple[object, ...]], int]) -> None:
+                 counts: dict[tuple[Counter, tuple[object, ...]], int],
+                 misses: list[dict[str, object]]) -> None:
         with self._lock:
+            self._misses[:0] = misses
             for chat_id, (first, last, role) in users.items():
                 newer = self._users.get(chat_id)
                 self._users[chat_id] = (first, max(last, newer[1]), role) if newer else (
@@ -192,11 +213,7 @@ def record_safeguarding_reply(db: sqlite_utils.Database, category: str,
     who sent it."""
     key = (day or dt.datetime.now(dt.UTC).date()).isoformat()
     with write_transaction(db):
-        db.execute(
-            "INSERT INTO safeguarding_replies (day, category, count) VALUES (?, ?, 1) "
-            "ON CONFLICT(day, category) DO UPDATE SET count = count + 1",
-            [key, category],
-        )
+        db.execute(SAFEGUARDING_REPLIES.sql, [key, category, 1])
 
 
 def safeguarding_counts(db: sqlite_utils.Database, day: dt.date) -> dict[str, int]:

@@ -17,7 +17,7 @@ from bot.commands import closest_command
 from bot.feedback import count_reply, record_rating
 from bot.render import escape
 from bot.reply import Reply
-from bot.usage import log_unanswered, record_safeguarding_reply, role_of
+from bot.usage import log_unanswered, role_of
 from telegram_io.context import Context, chat_memory
 from telegram_io.send import NO_PREVIEW, send_reply
 
@@ -106,10 +106,10 @@ async def answer_question(update: Update, context: Context) -> None:
     services = context.bot_data.services
     reply = services.responder.reply(text, chat_memory(context).current_topic())
     if reply.kind == "fallback":
-        log_unanswered(services.db, text[: services.settings.max_question_chars], reply.score)
+        services.usage.log_unanswered(text[: services.settings.max_question_chars], reply.score)
     elif reply.kind == "safeguarding":
         # A count by category only: the text is never stored.
-        record_safeguarding_reply(services.db, reply.id or "unknown")
+        services.usage.count_safeguarding_reply(reply.id or "unknown")
     _shown(context, reply)
     assert update.effective_chat is not None and update.effective_message is not None
     log.info("question answered kind=%s id=%s score=%.1f", reply.kind, reply.id, reply.score)

@@ -24,6 +24,7 @@ async def send_safeguarding_count(context: Context) -> None:
     if contact is None:
         return
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    services.usage.flush()  # the last second's replies are still batched
     counts = safeguarding_counts(services.db, yesterday)
     by_category = ", ".join(f"{category} {n}" for category, n in counts.items()) or "none"
     text = services.kb.message("safeguarding_count", day=yesterday.isoformat(),

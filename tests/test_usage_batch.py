@@ -13,7 +13,14 @@ from app.application import build_application, start_local, stop_local
 from app.local_api import LocalBotApi
 from bot.db import open_db
 from bot.services import build_services
-from bot.usage import Counter, UsageBatch, questions_on, touch_user
+from bot.usage import (
+    Counter,
+    UsageBatch,
+    questions_on,
+    safeguarding_counts,
+    touch_user,
+    unanswered_questions,
+)
 from tests.conftest import REAL_KB, TOKEN, make_settings
 
 NOON = dt.datetime(2026, 8, 13, 12, 0, tzinfo=dt.UTC)
@@ -88,6 +95,32 @@ def test_a_failed_flush_keeps_everything_for_the_next_one(db: sqlite_utils.Datab
     batch.count_question(now=NOON)
     batch.flush()
     assert db["users"].count == 1 and questions_on(db, NOON.date()) == 3
+
+
+def test_unanswered_questions_and_safeguarding_counts_wait_for_the_flush(
+        db: sqlite_utils.Database) -> None:
+    batch = UsageBatch(db)
+    batch.log_unanswered("where is the pizza, ring 07700 900123", 12.0)
+    batch.log_unanswered("3", 0.0)  # says nothing a maintainer can act on
+    batch.count_safeguarding_reply("bullying")
+    batch.count_safeguarding_reply("bullying")
+    assert unanswered_questions(db) == [] and batch.pending == 2
+    batch.flush()
+    [row] = unanswered_questions(db)
+    assert (row["text"], row["outcome"]) == ("where is the pizza, ring [number]", "fallback")
+    assert safeguarding_counts(db, dt.datetime.now(dt.UTC).date()) == {"bullying": 2}
+
+
+def test_a_failed_flush_keeps_the_unanswered_questions(db: sqlite_utils.Database) -> None:
+    batch = UsageBatch(db)
+    batch.log_unanswered("where is the pizza", 12.0)
+    batch.count_question(now=NOON)
+    db.execute("ALTER TABLE question_counts RENAME TO question_counts_away")
+    with pytest.raises(sqlite3.OperationalError):
+        batch.flush()
+    db.execute("ALTER TABLE question_counts_away RENAME TO question_counts")
+    batch.flush()  # written once: the failed transaction left nothing behind
+    assert [r["text"] for r in unanswered_questions(db)] == ["where is the pizza"]
 
 
 def test_forgetting_a_chat_drops_its_waiting_visit(db: sqlite_utils.Database) -> None:

@@ -150,13 +150,11 @@ class SafeguardingDetector:
                                    score_cutoff=FUZZY_CUTOFF)
         return found[0] if found and stem(found[0]) != stem(word) else ""
 
-    def _closeness(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per part: similarity to each exemplar, and to the closest careers text."""
-        vectors = np.atleast_2d(vectors)
-        similarity = vectors @ self._examples.T
-        careers = (vectors @ self._negatives.T).max(axis=1) if len(
-            self._negatives) else np.zeros(len(vectors))
-        return similarity, careers
+    def _careers(self, vectors: np.ndarray) -> np.ndarray:
+        """Per part: similarity to the closest careers text."""
+        if not len(self._negatives) or not len(vectors):
+            return np.zeros(len(vectors))
+        return np.asarray((vectors @ self._negatives.T).max(axis=1))
 
     def _by_category(self, similarity: np.ndarray) -> dict[str, float]:
         """Each category's closest exemplar to any part of the message."""
@@ -171,13 +169,20 @@ class SafeguardingDetector:
         message) are sentences and clauses, with less context: a stricter standard."""
         if not len(self._examples):
             return None
-        similarity, careers = self._closeness(vectors)
+        vectors = np.atleast_2d(vectors)
+        similarity = vectors @ self._examples.T
         nearest = similarity.argmax(axis=1)
         best = similarity[np.arange(len(similarity)), nearest]
         whole = np.arange(len(best)) == 0
         close = np.where(whole, CLOSE, PART_CLOSE)
         gap = np.where(whole, SHORT_GAP if short else GAP, PART_GAP)
-        flagged = (best >= SURE) | ((best >= close) & (best - careers >= gap))
+        # The careers texts (thousands) are only compared with parts close to an exemplar but
+        # not sure: most messages are far from every disclosure.
+        undecided = (best >= close) & (best < SURE)
+        careers = np.zeros(len(best))
+        if undecided.any():
+            careers[undecided] = self._careers(vectors[undecided])
+        flagged = (best >= SURE) | (undecided & (best - careers >= gap))
         if not flagged.any():
             return None
         part = int(np.argmax(np.where(flagged, best, -1.0)))
@@ -189,7 +194,7 @@ class SafeguardingDetector:
         belong to more than one."""
         if not len(self._examples):
             return category
-        scores = self._by_category(self._closeness(vectors)[0])
+        scores = self._by_category(np.atleast_2d(vectors) @ self._examples.T)
         other = max(scores, key=lambda c: scores[c])
         return other if scores[other] >= scores.get(category, -1.0) + CLEARER else category
 
