@@ -18,6 +18,7 @@ from bot.services import Services
 from handlers import register_handlers
 from jobs import register_jobs
 from telegram_io.context import CONTEXT_TYPES, BotData
+from telegram_io.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +60,26 @@ def build_application(
     ``maps_refresh`` schedules the quarterly maps refresh too (only `run` does)."""
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    application: BotApplication = (
+    builder = (
         Application.builder()
         .token(token)
         .base_url(base_url or settings.telegram_base_url)
         .context_types(CONTEXT_TYPES)
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.global_rate_per_s, max_retries=2))
         .concurrent_updates(settings.concurrent_updates)
-        .connection_pool_size(settings.http_pool_size)
-        .pool_timeout(settings.http_pool_timeout_s)
         .post_init(_post_init(maps_refresh))
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
-        .build()
     )
+    if settings.http_transport == "aiohttp":
+        builder = builder.request(AiohttpRequest(
+            connection_pool_size=settings.http_pool_size,
+            pool_timeout=settings.http_pool_timeout_s)).get_updates_request(
+            AiohttpRequest(connection_pool_size=1))
+    else:
+        builder = builder.connection_pool_size(settings.http_pool_size).pool_timeout(
+            settings.http_pool_timeout_s)
+    application: BotApplication = builder.build()
     application.bot_data.services = services
     register_handlers(application)
     return application

@@ -22,6 +22,10 @@ and only ones whose answer is a single message, so every update gets exactly one
 3. Paced: ``--paced`` updates offered at ``--offered`` updates/s from other students; the time
    from queuing each update to its reply being recorded by the API, p50 and p99.
 
+Each HTTP client in ``--transports`` (default: aiohttp, the bot's own, then PTB's default httpx)
+gets its own bot process, warm-up and saturation run with fresh questions, and the two are printed
+side by side; only the first is paced and gives the summary line.
+
 RSS is the bot process's resident memory after start (encoder loaded, before any update) and
 at the end. Linux only (``/proc``). Loopback only; every wait is bounded.
 
@@ -39,6 +43,7 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +87,7 @@ def rss_mb(pid: int, key: str = "VmRSS") -> float:
 # --- the bot subprocess ----------------------------------------------------------------------
 
 
-async def bot_worker(db_path: str, base_url: str) -> None:
+async def bot_worker(db_path: str, base_url: str, transport: str) -> None:
     """The real Application, until SIGTERM (profiled into ``$BENCH_PROFILE`` if set)."""
     from app.application import build_application, start_local, stop_local
     from bot.services import build_services
@@ -94,6 +99,7 @@ async def bot_worker(db_path: str, base_url: str) -> None:
         knowledge_dir=DEFAULT_KNOWLEDGE_DIR,
         reload_interval_s=0,
         global_rate_per_s=RATE_LIFTED,
+        http_transport=transport,
     )
     services = build_services(settings)
     application = build_application(settings, services, token=TOKEN, base_url=base_url)
@@ -175,71 +181,109 @@ async def run_batch(api: LocalBotApi, replies: Replies, questions: list[str], us
     return replies.last_at - started
 
 
+@dataclass
+class Run:
+    """One transport's measurements."""
+
+    transport: str
+    per_s: float = 0.0
+    cpu_ms: float = 0.0
+    p50: float = float("nan")
+    p99: float = float("nan")
+    rss_start: float = float("nan")
+
+
+async def measure(api: LocalBotApi, replies: Replies, transport: str, tmp: str,
+                  questions: tuple[list[str], list[str], list[str]], args: argparse.Namespace,
+                  offset: int) -> Run:
+    """Start a bot on ``transport``, warm it up, saturate it, then pace it (if ``--paced``)."""
+    warm, saturation, paced = questions
+    run = Run(transport)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--bot-worker", str(Path(tmp) / f"{transport}.db"),
+        api.base_url, transport,
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "PTB_TIMEDELTA": "true"},
+    )
+    assert worker.stdout is not None
+    try:
+        line = await asyncio.wait_for(worker.stdout.readline(), timeout=120)
+        assert line.strip() == b"ready", line
+        run.rss_start = rss_mb(worker.pid)
+        first = FIRST_WARM_UP_USER + offset
+        await run_batch(api, replies, warm, list(range(first, first + WARM_UP)), rate=100,
+                        timeout=60)
+
+        first = FIRST_SATURATION_USER + offset
+        users = list(range(first, first + args.users))
+        cpu_before, harness_before = cpu_s(worker.pid), time.process_time()
+        elapsed = await run_batch(api, replies, saturation, users, rate=None,
+                                  timeout=args.updates / 20 + 30)
+        cpu_used = cpu_s(worker.pid) - cpu_before
+        harness_ms = (time.process_time() - harness_before) * 1000 / max(replies.answered, 1)
+        done = replies.answered
+        run.per_s = done / elapsed
+        run.cpu_ms = cpu_used * 1000 / max(done, 1)
+        print(f"[{transport}] saturation: {done} updates from {args.users} students in "
+              f"{elapsed:.2f}s = {run.per_s:.0f} updates/s; bot CPU {cpu_used:.2f}s = "
+              f"{run.cpu_ms:.2f} ms/update ({cpu_used / elapsed:.0%} of a core); the local Bot "
+              f"API and this driver used {harness_ms:.2f} ms/update on the same 2 cores")
+
+        if paced:
+            await asyncio.sleep(1.0)
+            first = FIRST_PACED_USER + offset
+            users = list(range(first, first + args.users))
+            cpu_before = cpu_s(worker.pid)
+            elapsed = await run_batch(api, replies, paced, users, rate=args.offered,
+                                      timeout=args.paced / args.offered + 30)
+            cpu_paced = (cpu_s(worker.pid) - cpu_before) * 1000 / max(replies.answered, 1)
+            latencies = [x * 1000 for x in replies.latencies]
+            run.p50, run.p99 = p(latencies, 0.5), p(latencies, 0.99)
+            print(f"[{transport}] paced at {args.offered:g}/s: {len(latencies)} updates in "
+                  f"{elapsed:.2f}s; update→reply p50={run.p50:.1f}ms p99={run.p99:.1f}ms "
+                  f"max={max(latencies):.1f}ms; bot CPU {cpu_paced:.2f} ms/update")
+        rss_end, rss_peak = rss_mb(worker.pid), rss_mb(worker.pid, "VmHWM")
+        print(f"[{transport}] bot RSS: {run.rss_start:.0f} MB after start, {rss_end:.0f} MB at "
+              f"the end (peak {rss_peak:.0f} MB)")
+    finally:
+        if worker.returncode is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(worker.wait(), 30)
+            except TimeoutError:
+                worker.kill()
+    return run
+
+
 async def bench(args: argparse.Namespace) -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    transports = args.transports.split(",")
     needed = WARM_UP + args.updates + args.paced
-    questions = single_message_questions(needed)
-    warm, saturation, paced = (questions[:WARM_UP], questions[WARM_UP:WARM_UP + args.updates],
-                               questions[WARM_UP + args.updates:])
+    questions = single_message_questions(needed * len(transports))
     print(f"{len(questions)} distinct questions with one-message answers")
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
         async with LocalBotApi() as api:
             replies = Replies(api)
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--bot-worker", str(Path(tmp) / "bench.db"), api.base_url,
-                stdout=asyncio.subprocess.PIPE, env={**os.environ, "PTB_TIMEDELTA": "true"},
-            )
-            assert worker.stdout is not None
-            try:
-                line = await asyncio.wait_for(worker.stdout.readline(), timeout=120)
-                assert line.strip() == b"ready", line
-                rss_start = rss_mb(worker.pid)
-                await run_batch(api, replies, warm, list(range(FIRST_WARM_UP_USER,
-                                                               FIRST_WARM_UP_USER + WARM_UP)),
-                                rate=100, timeout=60)
-
-                users = list(range(FIRST_SATURATION_USER, FIRST_SATURATION_USER + args.users))
-                cpu_before, harness_before = cpu_s(worker.pid), time.process_time()
-                elapsed = await run_batch(api, replies, saturation, users, rate=None,
-                                          timeout=args.updates / 20 + 30)
-                cpu_used = cpu_s(worker.pid) - cpu_before
-                harness_ms = (time.process_time() - harness_before) * 1000 / max(
-                    replies.answered, 1)
-                done = replies.answered
-                per_s = done / elapsed
-                cpu_ms = cpu_used * 1000 / max(done, 1)
-                print(f"saturation: {done} updates from {args.users} students in {elapsed:.2f}s = "
-                      f"{per_s:.0f} updates/s; bot CPU {cpu_used:.2f}s = {cpu_ms:.2f} ms/update "
-                      f"({cpu_used / elapsed:.0%} of a core); the local Bot API and this "
-                      f"driver used {harness_ms:.2f} ms/update on the same 2 cores")
-
-                await asyncio.sleep(1.0)
-                users = list(range(FIRST_PACED_USER, FIRST_PACED_USER + args.users))
-                cpu_before = cpu_s(worker.pid)
-                elapsed = await run_batch(api, replies, paced, users, rate=args.offered,
-                                          timeout=args.paced / args.offered + 30)
-                cpu_paced = (cpu_s(worker.pid) - cpu_before) * 1000 / max(replies.answered, 1)
-                latencies = [x * 1000 for x in replies.latencies]
-                p50, p99 = p(latencies, 0.5), p(latencies, 0.99)
-                print(f"paced at {args.offered:g}/s: {len(latencies)} updates in {elapsed:.2f}s; "
-                      f"update→reply p50={p50:.1f}ms p99={p99:.1f}ms max={max(latencies):.1f}ms; "
-                      f"bot CPU {cpu_paced:.2f} ms/update")
-                rss_end, rss_peak = rss_mb(worker.pid), rss_mb(worker.pid, "VmHWM")
-                print(f"bot RSS: {rss_start:.0f} MB after start, {rss_end:.0f} MB at the end "
-                      f"(peak {rss_peak:.0f} MB)")
-            finally:
-                if worker.returncode is None:
-                    worker.send_signal(signal.SIGTERM)
-                    try:
-                        await asyncio.wait_for(worker.wait(), 30)
-                    except TimeoutError:
-                        worker.kill()
-    verdict = ("met" if per_s >= 250 and cpu_ms <= 4 and p99 <= 50 and rss_start <= 200
-               else "MISSED")
+            for index, transport in enumerate(transports):
+                mine = questions[index * needed:(index + 1) * needed]
+                parts = (mine[:WARM_UP], mine[WARM_UP:WARM_UP + args.updates],
+                         mine[WARM_UP + args.updates:] if index == 0 else [])
+                runs.append(await measure(api, replies, transport, tmp, parts, args,
+                                          offset=index * 100_000))
+    chosen = runs[0]
+    if len(runs) > 1:
+        other = runs[1]
+        print(f"side by side: {chosen.transport} {chosen.per_s:.0f} updates/s at "
+              f"{chosen.cpu_ms:.2f} ms CPU, {other.transport} {other.per_s:.0f} updates/s at "
+              f"{other.cpu_ms:.2f} ms; {chosen.transport}/{other.transport}: "
+              f"throughput x{chosen.per_s / other.per_s:.2f}, "
+              f"CPU per update x{chosen.cpu_ms / other.cpu_ms:.2f}")
+    met = (chosen.per_s >= 250 and chosen.cpu_ms <= 4 and chosen.p99 <= 50
+           and chosen.rss_start <= 200)
     print(f"targets (>= 250 updates/s, <= 4 ms CPU/update, p99 <= 50 ms at 200/s, "
-          f"RSS <= 200 MB): {verdict}")
-    print(f"throughput: updates_per_s={per_s:.0f} cpu_ms_per_update={cpu_ms:.2f} "
-          f"p99_reply_ms={p99:.1f} rss_mb={rss_start:.0f}")
+          f"RSS <= 200 MB): {'met' if met else 'MISSED'} ({chosen.transport})")
+    print(f"throughput: updates_per_s={chosen.per_s:.0f} cpu_ms_per_update={chosen.cpu_ms:.2f} "
+          f"p99_reply_ms={chosen.p99:.1f} rss_mb={chosen.rss_start:.0f}")
 
 
 def main() -> None:
@@ -248,15 +292,18 @@ def main() -> None:
         if profile:  # where the bot's CPU goes: python -m pstats FILE
             import cProfile
 
-            cProfile.run("asyncio.run(bot_worker(sys.argv[2], sys.argv[3]))", profile)
+            cProfile.run("asyncio.run(bot_worker(*sys.argv[2:5]))", profile)
         else:
-            asyncio.run(bot_worker(sys.argv[2], sys.argv[3]))
+            asyncio.run(bot_worker(*sys.argv[2:5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=3000, help="updates in the saturation run")
     parser.add_argument("--users", type=int, default=1000, help="students sending them")
     parser.add_argument("--paced", type=int, default=2000, help="updates in the paced run")
     parser.add_argument("--offered", type=float, default=200.0, help="paced rate, updates/s")
+    parser.add_argument("--transports", default="aiohttp,httpx",
+                        help="HTTP clients to measure, the bot's own first (its numbers are the "
+                             "summary line; the others are saturated for comparison only)")
     asyncio.run(bench(parser.parse_args()))
 
 

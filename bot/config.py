@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     concurrent_updates: int = Field(default=16, ge=1, le=1024)
     http_pool_size: int = Field(default=20, ge=1, le=1024)
     http_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # The HTTP client under python-telegram-bot: aiohttp (telegram_io/transport.py) answers the
+    # same updates for less CPU than PTB's default httpx (bench/throughput.py measures both).
+    http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
     # Last seen and question counts are written together this often (and when the bot stops).
     usage_flush_interval_s: float = Field(default=1.0, gt=0, le=60)
 

@@ -1,0 +1,96 @@
+"""An aiohttp transport for python-telegram-bot: the same Bot API calls for less CPU than httpx.
+
+PTB sends every request through a :class:`telegram.request.BaseRequest`; its default,
+``HTTPXRequest``, spends most of a reply's CPU in httpx/httpcore/anyio bookkeeping (see README
+"Scale"). :class:`AiohttpRequest` does the same job with aiohttp's connection pool, which the
+bot already depends on for its local Bot API. ``bench/throughput.py`` measures both side by
+side; ``CAREERS_BOT_HTTP_TRANSPORT`` chooses (``httpx`` stays available).
+
+Behaviour kept from ``HTTPXRequest``: parameters are sent form-encoded (multipart with files),
+the User-Agent is PTB's, a full pool waits at most ``pool_timeout`` and raises
+:class:`telegram.error.TimedOut`, other transport failures raise
+:class:`telegram.error.NetworkError`, and the status code and body go back to PTB, which turns
+Bot API errors into its own exceptions.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+
+class AiohttpRequest(BaseRequest):
+    """PTB's request interface over one ``aiohttp.ClientSession`` (created in :meth:`initialize`)."""
+
+    def __init__(self, *, connection_pool_size: int = 16, read_timeout: float | None = 5.0,
+                 write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
+                 pool_timeout: float | None = 1.0, media_write_timeout: float | None = 20.0
+                 ) -> None:
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                headers={"User-Agent": self.USER_AGENT})
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        files = request_data.multipart_data if request_data else None
+        fields = request_data.json_parameters if request_data else None
+        read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        write = (self._media_write_timeout if files else self._write_timeout) if isinstance(
+            write_timeout, DefaultValue) else write_timeout
+        connect = (self._connect_timeout if isinstance(connect_timeout, DefaultValue)
+                   else connect_timeout)
+        pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        # aiohttp's `connect` covers waiting for a pooled connection and opening one; its
+        # `sock_read` bounds each read. Sending a small form is bounded by the read timeout too.
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None if pool is None and connect is None else (pool or 0) + (connect or 0),
+            sock_connect=connect,
+            sock_read=None if read is None and write is None else max(read or 0, write or 0))
+        body: aiohttp.FormData | dict[str, str] | None = fields
+        if files:
+            form = aiohttp.FormData()
+            for name, value in (fields or {}).items():
+                form.add_field(name, value)
+            for name, (filename, content, mime) in files.items():
+                form.add_field(name, content, filename=filename, content_type=mime)
+            body = form
+        try:
+            async with self._session.request(method, url, data=body, timeout=timeout) as response:
+                return response.status, await response.read()
+        except TimeoutError as err:
+            raise TimedOut from err
+        except aiohttp.ClientError as err:
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
