@@ -48,6 +48,7 @@ async def post_stop(application: BotApplication) -> None:
 
 async def post_shutdown(application: BotApplication) -> None:
     """Write anything still batched, then close the database cleanly so WAL is checkpointed."""
+    application.bot_data.close()
     services = application.bot_data.services
     services.usage.flush()
     services.db.close()

@@ -104,7 +104,7 @@ async def answer_question(update: Update, context: Context) -> None:
         return
     _remember(update, context)
     services = context.bot_data.services
-    reply = services.responder.reply(text, chat_memory(context).current_topic())
+    reply = await context.bot_data.answer(text, chat_memory(context).current_topic())
     if reply.kind == "fallback":
         services.usage.log_unanswered(text[: services.settings.max_question_chars], reply.score)
     elif reply.kind == "safeguarding":
