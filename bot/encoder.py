@@ -33,6 +33,7 @@ MODEL_DIR = PROJECT_ROOT / "models" / "all-minilm-l6-v2"
 DIMENSIONS = 384
 MAX_TOKENS = 128
 BATCH = 64
+KEY_BYTES = 12
 
 
 class Encoder:
@@ -96,7 +97,7 @@ def default_encoder() -> Encoder:
 
 def text_key(text: str) -> bytes:
     """A short, stable key for a text (its content, not its place in any file)."""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES).digest()
 
 
 # Vectors already computed in this process, per model: every knowledge-base reload, responder
@@ -128,9 +129,11 @@ class EmbeddingCache:
         except (OSError, ValueError, KeyError) as exc:
             log.warning("embedding cache %s unreadable (%s); encoding again", self.path, exc)
             return
-        for key, vector in zip(keys, vectors):
-            self._vectors.setdefault(bytes(key), vector)
-            self._mine.add(bytes(key))
+        for stored, vector in zip(keys, vectors):
+            # NumPy's fixed-width bytes drop trailing NULs: put them back (1 key in 256).
+            key = bytes(stored).ljust(KEY_BYTES, b"\0")
+            self._vectors.setdefault(key, vector)
+            self._mine.add(key)
 
     def _save(self) -> None:
         if self.path is None:
@@ -142,7 +145,7 @@ class EmbeddingCache:
                 (0, DIMENSIONS), dtype=np.float32)
             with tempfile.NamedTemporaryFile(dir=self.path.parent, suffix=".npz",
                                              delete=False) as handle:
-                np.savez(handle, keys=np.array(keys, dtype="S12"), vectors=vectors)
+                np.savez(handle, keys=np.array(keys, dtype=f"S{KEY_BYTES}"), vectors=vectors)
             os.replace(handle.name, self.path)
         except OSError as exc:  # a read-only disk only costs speed
             log.warning("could not write embedding cache %s: %s", self.path, exc)

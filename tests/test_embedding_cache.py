@@ -1,0 +1,40 @@
+"""The sentence-vector cache: vectors computed once, kept in a file, read back by the next start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bot.encoder import _MEMORY, DIMENSIONS, EmbeddingCache, text_key
+
+
+class CountingEncoder:
+    """A stand-in encoder: a fixed vector per text, and a count of the texts it was asked for."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        self.encoded: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        return np.stack([np.full(DIMENSIONS, len(t), dtype=np.float32) for t in texts])
+
+
+def _next_start(model_id: str) -> None:
+    """What a new process starts with: nothing in memory."""
+    _MEMORY.pop(model_id, None)
+
+
+def test_a_new_start_reads_every_vector_back_from_the_file(tmp_path: Path) -> None:
+    # "question 233" has a key ending in a NUL byte, which NumPy's fixed-width bytes drop.
+    texts = ["what is a t level", "question 233", "how much do apprentices get paid"]
+    assert text_key("question 233")[-1] == 0
+    first = CountingEncoder("test-cache-roundtrip")
+    vectors = EmbeddingCache(first, tmp_path).embed(texts)  # type: ignore[arg-type]
+    _next_start(first.model_id)
+    again = CountingEncoder(first.model_id)
+    assert np.array_equal(EmbeddingCache(again, tmp_path).embed(texts), vectors)  # type: ignore[arg-type]
+    assert again.encoded == []
+    _next_start(first.model_id)
