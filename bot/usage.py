@@ -102,17 +102,22 @@ class UsageBatch:
         """Add one to the question count of the day (no chat id, no text)."""
         self.count(QUESTIONS, local_day(now, timezone))
 
-    def log_unanswered(self, text: str, best_score: float) -> None:
-        """Keep a question the bot had no answer for (see :func:`log_unanswered`)."""
+    def log_unanswered(self, text: str, best_score: float, *, outcome: str = "fallback",
+                       entry_id: str | None = None) -> None:
+        """Keep a question the bot could not answer well, with no chat id, for maintainers,
+        with what happened: ``fallback``, ``none_of_these`` (after "Did you mean…?") or
+        ``not_helpful`` (a rating of ``entry_id``). Button-like input is not kept."""
         if worth_logging(text):
             with self._lock:
                 self._misses.append({"text": redact(text), "asked_at": iso(),
-                                     "best_score": best_score, "outcome": "fallback",
-                                     "entry_id": None})
+                                     "best_score": best_score, "outcome": outcome,
+                                     "entry_id": entry_id})
 
-    def count_safeguarding_reply(self, category: str) -> None:
-        """Count a safeguarding reply for today and its category: never the text or who sent it."""
-        self.count(SAFEGUARDING_REPLIES, dt.datetime.now(dt.UTC).date().isoformat(), category)
+    def count_safeguarding_reply(self, category: str, day: dt.date | None = None) -> None:
+        """Count a safeguarding reply for the day (UTC; today) and category: never the text or
+        who sent it."""
+        key = (day or dt.datetime.now(dt.UTC).date()).isoformat()
+        self.count(SAFEGUARDING_REPLIES, key, category)
 
     def forget(self, chat_id: int) -> None:
         """Drop what is waiting to be written about a chat (``/forget``)."""
@@ -191,15 +196,10 @@ def redact(text: str) -> str:
 
 def log_unanswered(db: sqlite_utils.Database, text: str, best_score: float, *,
                    outcome: str = "fallback", entry_id: str | None = None) -> None:
-    """Keep a question the bot could not answer well, with no chat id, for maintainers, with
-    what happened: ``fallback``, ``none_of_these`` (after "Did you mean…?") or
-    ``not_helpful`` (a rating of ``entry_id``)."""
-    if not worth_logging(text):
-        return
-    with write_transaction(db):
-        db.table("unanswered").insert({"text": redact(text), "asked_at": iso(),
-                                       "best_score": best_score, "outcome": outcome,
-                                       "entry_id": entry_id})
+    """:meth:`UsageBatch.log_unanswered`, written at once (after a button tap, for tools)."""
+    batch = UsageBatch(db)
+    batch.log_unanswered(text, best_score, outcome=outcome, entry_id=entry_id)
+    batch.flush()
 
 
 def unanswered_questions(db: sqlite_utils.Database) -> list[dict[str, object]]:
@@ -209,11 +209,10 @@ def unanswered_questions(db: sqlite_utils.Database) -> list[dict[str, object]]:
 
 def record_safeguarding_reply(db: sqlite_utils.Database, category: str,
                               day: dt.date | None = None) -> None:
-    """Count a safeguarding reply for the day and category: numbers only, never the text or
-    who sent it."""
-    key = (day or dt.datetime.now(dt.UTC).date()).isoformat()
-    with write_transaction(db):
-        db.execute(SAFEGUARDING_REPLIES.sql, [key, category, 1])
+    """:meth:`UsageBatch.count_safeguarding_reply`, written at once."""
+    batch = UsageBatch(db)
+    batch.count_safeguarding_reply(category, day)
+    batch.flush()
 
 
 def safeguarding_counts(db: sqlite_utils.Database, day: dt.date) -> dict[str, int]:
