@@ -150,11 +150,15 @@ class SafeguardingDetector:
                                    score_cutoff=FUZZY_CUTOFF)
         return found[0] if found and stem(found[0]) != stem(word) else ""
 
+    def _similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """Per part: similarity to each exemplar."""
+        return np.atleast_2d(vectors) @ self._examples.T
+
     def _careers(self, vectors: np.ndarray) -> np.ndarray:
         """Per part: similarity to the closest careers text."""
-        if not len(self._negatives) or not len(vectors):
+        if not len(self._negatives):
             return np.zeros(len(vectors))
-        return np.asarray((vectors @ self._negatives.T).max(axis=1))
+        return (vectors @ self._negatives.T).max(axis=1)
 
     def _by_category(self, similarity: np.ndarray) -> dict[str, float]:
         """Each category's closest exemplar to any part of the message."""
@@ -170,7 +174,7 @@ class SafeguardingDetector:
         if not len(self._examples):
             return None
         vectors = np.atleast_2d(vectors)
-        similarity = vectors @ self._examples.T
+        similarity = self._similarity(vectors)
         nearest = similarity.argmax(axis=1)
         best = similarity[np.arange(len(similarity)), nearest]
         whole = np.arange(len(best)) == 0
@@ -194,7 +198,7 @@ class SafeguardingDetector:
         belong to more than one."""
         if not len(self._examples):
             return category
-        scores = self._by_category(np.atleast_2d(vectors) @ self._examples.T)
+        scores = self._by_category(self._similarity(vectors))
         other = max(scores, key=lambda c: scores[c])
         return other if scores[other] >= scores.get(category, -1.0) + CLEARER else category
 

@@ -57,15 +57,19 @@ class SmallTalkDetector:
         self._kinds = kinds
         self._vectors = cache.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
 
+    @staticmethod
+    def _key(query: Query) -> str:
+        """How an example and a message are compared: folded, or as typed if nothing is left."""
+        return normalise(query.text) or query.text.strip()
+
     def exact(self, query: Query) -> str | None:
         """The kind of small talk ``query`` is word for word ("bye"), or None."""
-        return self._by_text.get(normalise(query.text) or query.text.strip())
+        return self._by_text.get(self._key(query))
 
     def _kind(self, query: Query, topical: bool) -> str | None:
-        kind = self.exact(query)
-        if kind is not None:
-            return kind
-        key = normalise(query.text) or query.text.strip()
+        key = self._key(query)
+        if key in self._by_text:
+            return self._by_text[key]
         if len(key) >= 4 and self._keys:
             found = process.extractOne(key, self._keys, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
             if found is not None:
