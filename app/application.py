@@ -19,7 +19,7 @@ from bot.services import Services
 from handlers import register_handlers
 from jobs import register_jobs
 from telegram_io.context import CONTEXT_TYPES, BotData
-from telegram_io.transport import AiohttpRequest
+from telegram_io.transport import http_request
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +77,13 @@ def build_application(
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
-    if settings.http_transport == "aiohttp":
-        builder = builder.request(AiohttpRequest(
-            connection_pool_size=settings.http_pool_size,
-            pool_timeout=settings.http_pool_timeout_s)).get_updates_request(
-            AiohttpRequest(connection_pool_size=1))
-    else:
-        builder = builder.connection_pool_size(settings.http_pool_size).pool_timeout(
-            settings.http_pool_timeout_s)
-    application: BotApplication = builder.build()
+    application: BotApplication = (
+        builder.request(http_request(settings.http_transport,
+                                     connection_pool_size=settings.http_pool_size,
+                                     pool_timeout=settings.http_pool_timeout_s))
+        .get_updates_request(http_request(settings.http_transport, connection_pool_size=1))
+        .build()
+    )
     application.bot_data.services = services
     register_handlers(application)
     return application

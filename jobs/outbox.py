@@ -62,7 +62,6 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import Application, Job
-from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.alerts.digest import ChangeContexts
 from bot.alerts.outbox import (
@@ -90,7 +89,7 @@ from bot.reply import Button
 from jobs.scheduling import job_kwargs
 from telegram_io.context import BotData, Context
 from telegram_io.send import NO_PREVIEW, markup
-from telegram_io.transport import AiohttpRequest
+from telegram_io.transport import http_request
 
 log = logging.getLogger(__name__)
 
@@ -371,17 +370,13 @@ def broadcast_bot(application: Application) -> Bot:
     over the same HTTP client as the application (``settings.http_transport``)."""
     base = application.bot
     url, file_url = base.base_url, base.base_file_url
-    request: BaseRequest = (
-        AiohttpRequest(connection_pool_size=2, connect_timeout=5.0, read_timeout=10.0,
-                       write_timeout=10.0, pool_timeout=5.0)
-        if application.bot_data.services.settings.http_transport == "aiohttp"
-        else HTTPXRequest(connection_pool_size=2, connect_timeout=5.0, read_timeout=10.0,
-                          write_timeout=10.0, pool_timeout=5.0))
     return Bot(
         base.token,
         base_url=lambda _token: url,
         base_file_url=lambda _token: file_url,
-        request=request,
+        request=http_request(application.bot_data.services.settings.http_transport,
+                             connection_pool_size=2, connect_timeout=5.0, read_timeout=10.0,
+                             write_timeout=10.0, pool_timeout=5.0),
     )
 
 

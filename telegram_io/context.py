@@ -2,7 +2,8 @@
 
 ``context.bot_data`` is a :class:`BotData`, not a dict of string keys: the services (settings,
 database, responder), the flood guard, the cache of change lists for /changes, the outbox
-sender's wake-up, and the thread that works out typed questions' answers. ``context.chat_data`` is a :class:`ChatData`.
+sender's wake-up, and the thread that works out typed questions' answers.
+``context.chat_data`` is a :class:`ChatData`.
 """
 
 from __future__ import annotations

@@ -15,11 +15,29 @@ Bot API errors into its own exceptions.
 
 from __future__ import annotations
 
+from typing import Literal, cast
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+
+def http_request(transport: Literal["aiohttp", "httpx"], *, connection_pool_size: int,
+                 pool_timeout: float = 1.0, read_timeout: float = 5.0,
+                 write_timeout: float = 5.0, connect_timeout: float = 5.0) -> BaseRequest:
+    """The HTTP client ``settings.http_transport`` names, with PTB's default timeouts unless
+    given: the application's requests, its long polling and the broadcast bot all use this."""
+    kind = AiohttpRequest if transport == "aiohttp" else HTTPXRequest
+    return kind(connection_pool_size=connection_pool_size, pool_timeout=pool_timeout,
+                read_timeout=read_timeout, write_timeout=write_timeout,
+                connect_timeout=connect_timeout)
+
+
+def _given(value: ODVInput[float], default: float | None) -> float | None:
+    """A per-call timeout, or this request's own when PTB passes its "not given" marker."""
+    return default if isinstance(value, DefaultValue) else cast(float | None, value)
 
 
 class AiohttpRequest(BaseRequest):
@@ -66,12 +84,10 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
         fields = request_data.json_parameters if request_data else None
-        read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
-        write = (self._media_write_timeout if files else self._write_timeout) if isinstance(
-            write_timeout, DefaultValue) else write_timeout
-        connect = (self._connect_timeout if isinstance(connect_timeout, DefaultValue)
-                   else connect_timeout)
-        pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        read = _given(read_timeout, self._read_timeout)
+        write = _given(write_timeout, self._media_write_timeout if files else self._write_timeout)
+        connect = _given(connect_timeout, self._connect_timeout)
+        pool = _given(pool_timeout, self._pool_timeout)
         # aiohttp's `connect` covers waiting for a pooled connection and opening one; its
         # `sock_read` bounds each read. Sending a small form is bounded by the read timeout too.
         timeout = aiohttp.ClientTimeout(
