@@ -88,7 +88,7 @@ def cmd_kb_report(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     try:
         data = collect(db, load_knowledge(settings.knowledge_dir), weeks=args.weeks,
-                       review_after_months=args.review_after)
+                       review_after_months=args.review_after or settings.review_max_age_months)
     finally:
         db.close()
     page = render_report(data)
@@ -202,9 +202,10 @@ def add_parsers(sub: argparse._SubParsersAction, kb: argparse._SubParsersAction)
                              "standard output)")
     report.add_argument("--weeks", type=int, default=26, metavar="N",
                         help="how many recent weeks of replies to chart (default: 26)")
-    report.add_argument("--review-after", type=int, default=6, metavar="MONTHS",
+    report.add_argument("--review-after", type=int, metavar="MONTHS",
                         help="an entry is due for review this many months after its reviewed "
-                             "date (default: 6, as in /stats)")
+                             "date (default: CAREERS_BOT_REVIEW_MAX_AGE_MONTHS, 6, as in /stats "
+                             "and kb check --stale)")
     report.set_defaults(func=cmd_kb_report)
 
     misses = kb.add_parser("misses", help="questions the bot could not answer, grouped, with the "

@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
+# An entry reviewed longer ago than this many months is due for review (the setting's default).
+REVIEW_MAX_AGE_MONTHS = 6
 # One crontab field: numbers, names, *, ranges, steps, lists, and "mon#1" (first Monday).
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,#-]+")
 
@@ -73,8 +75,9 @@ class Settings(BaseSettings):
 
     # Knowledge reload: how often the running bot checks `knowledge/` for edits (0 = never).
     reload_interval_s: float = Field(default=30.0, ge=0)
-    # An entry reviewed longer ago than this is due for review (`kb check --stale`, monthly reminder).
-    review_max_age_months: int = Field(default=6, ge=1, le=120)
+    # An entry reviewed longer ago than this is due for review (`kb check --stale`, /stats,
+    # `kb report`, the monthly reminder).
+    review_max_age_months: int = Field(default=REVIEW_MAX_AGE_MONTHS, ge=1, le=120)
 
     # Webhook mode (production). Used by `careers-bot run --webhook`.
     webhook_listen: str = "0.0.0.0"

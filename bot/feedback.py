@@ -22,8 +22,6 @@ from bot.usage import UsageBatch
 
 # Kinds shown in reports, in this order; other kinds (small talk, safeguarding) are counted too.
 REPORTED_KINDS = ("answer", "occupation", "clarify", "fallback")
-# /stats lists entries due for review by this age (and stale figures), as `kb check --stale`.
-REVIEW_MONTHS = 6
 
 
 def record_rating(db: sqlite_utils.Database, entry_id: str, helpful: bool,
@@ -91,9 +89,11 @@ def shares(counts: dict[str, int]) -> dict[str, float]:
     return {k: (counts.get(k, 0) / total if total else 0.0) for k in REPORTED_KINDS}
 
 
-def feedback_lines(db: sqlite_utils.Database, kb: KnowledgeBase, today: dt.date) -> list[str]:
+def feedback_lines(db: sqlite_utils.Database, kb: KnowledgeBase, today: dt.date,
+                   review_months: int) -> list[str]:
     """The feedback part of ``/stats``: this week's shares, ratings, the least helpful entries,
-    entries never shown and entries due for review (wording from ``messages.yaml``)."""
+    entries never shown and entries due for review after ``review_months`` or with a stale
+    figure, as ``kb check --stale`` (wording from ``messages.yaml``)."""
     weeks = replies_per_week(db)
     lines = []
     if weeks:
@@ -114,6 +114,6 @@ def feedback_lines(db: sqlite_utils.Database, kb: KnowledgeBase, today: dt.date)
     never = sorted(set(kb.entries) - set(shown))
     lines.append(kb.message("stats_never_shown", count=len(never),
                             examples=", ".join(never[:5]) or "-"))
-    due = review_report(kb.entries.values(), today, REVIEW_MONTHS).due_ids
+    due = review_report(kb.entries.values(), today, review_months).due_ids
     lines.append(kb.message("stats_due_review", count=len(due), examples=", ".join(due[:5]) or "-"))
     return lines

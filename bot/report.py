@@ -30,12 +30,12 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from bot.config import REVIEW_MAX_AGE_MONTHS
 from bot.knowledge import KnowledgeBase
 from bot.misses import MissGroup, group_misses
 from bot.review import review_report
 from bot.usage import unanswered_questions
 
-REVIEW_AFTER_MONTHS = 6
 WEEKS = 26
 TOP_MISSES = 20
 CHART_ENTRIES = 25
@@ -73,7 +73,7 @@ class ReportData:
     ratings: Mapping[str, tuple[int, int]]
     shown: Mapping[str, int]
     due: tuple[str, ...] = ()
-    review_after_months: int = REVIEW_AFTER_MONTHS
+    review_after_months: int = REVIEW_MAX_AGE_MONTHS
     unavailable: Mapping[str, str] | None = None
 
     @property
@@ -102,7 +102,7 @@ def _read(name: str, read: Callable[[], T], empty: T, problems: dict[str, str]) 
 
 
 def collect(db: sqlite_utils.Database, kb: KnowledgeBase, *, now: dt.datetime | None = None,
-            weeks: int = WEEKS, review_after_months: int = REVIEW_AFTER_MONTHS) -> ReportData:
+            weeks: int = WEEKS, review_after_months: int = REVIEW_MAX_AGE_MONTHS) -> ReportData:
     """Read what the report needs (reading only: nothing is created or written)."""
     from bot import feedback
 

@@ -85,7 +85,8 @@ async def stats_command(update: Update, context: Context) -> None:
     timezone = services.settings.timezone
     services.usage.flush()  # today's counts include the last second's questions
     text = stats_text(stats(services.db, timezone=timezone), context.bot_data.services.kb.texts, timezone)
-    feedback = feedback_lines(services.db, services.kb, utcnow().date())
+    feedback = feedback_lines(services.db, services.kb, utcnow().date(),
+                              services.settings.review_max_age_months)
     text += "\n\n" + "\n".join(escape(line) for line in feedback)
     await send_reply(context.bot, _chat_id(update), Reply("answer", text))
 
