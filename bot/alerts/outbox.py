@@ -62,6 +62,12 @@ def refresh_key(version: int) -> str:
     return f"maps:v{version}"
 
 
+def version_of(key: str) -> int | None:
+    """The map version a :func:`refresh_key` names, or None for another kind of key."""
+    number = key.removeprefix("maps:v")
+    return int(number) if number != key and number.isdigit() else None
+
+
 def show_all_data(version: int, routes: frozenset[str] | None, page: int) -> str:
     """Callback data of "Show all changes": the /changes pages for these routes (new message)."""
     return f"chg:{version}:{routes_mask(routes)}:{page}:n"
@@ -149,8 +155,8 @@ def current_digest(db: sqlite_utils.Database, item: OutboxItem, *, texts: Messag
     row = db.execute("SELECT id FROM outbox_bodies WHERE body_key = ?", [body_key]).fetchone()
     rendered: tuple[list[str], list[list[tuple[str, str]]]] | None = None
     if row is None:
-        version = item.refresh_key.removeprefix("maps:v")
-        found = (contexts or ChangeContexts()).get(db, int(version)) if version.isdigit() else None
+        version = version_of(item.refresh_key)
+        found = (contexts or ChangeContexts()).get(db, version) if version is not None else None
         digest = notices_for(subscription, *found) if found else None
         if digest is None:
             mark_skipped(db, item.id, "routes changed: nothing new on them")

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from bot.alerts.digest import long_date, source_name
-from bot.alerts.outbox import last_digest_sent_at
+from bot.alerts.outbox import last_digest_sent_at, version_of
 from bot.knowledge import Messages
 from bot.maps.model import Occupation, OccupationMap
 from bot.maps.store import get_state, latest_version
@@ -172,8 +172,7 @@ def next_digest(db: sqlite_utils.Database, chat_id: int) -> NextDigest:
     row = db.execute(
         "SELECT refresh_key FROM outbox WHERE chat_id = ? AND kind = 'digest' "
         "AND state IN ('pending', 'sending') ORDER BY id DESC LIMIT 1", [chat_id]).fetchone()
-    key = str(row[0]).removeprefix("maps:v") if row else ""
-    queued = int(key) if key.isdigit() else None
+    queued = version_of(str(row[0])) if row else None
     latest = latest_version(db)
     return NextDigest(queued, latest.version if latest else None,
                       latest.retrieved_at if latest else None)
