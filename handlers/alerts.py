@@ -31,15 +31,7 @@ from telegram.error import BadRequest
 from bot.alerts.digest import long_date, notices_for, render_digest
 from bot.alerts.export import changes_csv
 from bot.alerts.outbox import send_window_words
-from bot.alerts.status import (
-    MapTimeline,
-    date_and_time,
-    map_overview_text,
-    map_timeline,
-    maps_in_use_text,
-    next_digest,
-    timeline_text,
-)
+from bot.alerts.status import date_and_time, map_overview_text, next_digest
 from bot.alerts.subscriptions import (
     RouteInfo,
     Subscription,
@@ -59,7 +51,7 @@ from bot.reply import Button, Reply
 from bot.services import Services
 from bot.usage import touch_user
 from handlers.chat import expired_button
-from jobs.refresh import next_refresh_at
+from jobs.refresh import maps_status_text, maps_timeline
 from telegram_io.context import Context
 from telegram_io.send import edit_or_send, markup, send_document, send_reply
 
@@ -87,20 +79,6 @@ def window_words(services: Services) -> str:
     """When notices are sent, in words ("between 08:00 and 20:00 UK time")."""
     settings = services.settings
     return send_window_words(settings.send_window_start, settings.send_window_end, services.kb.texts)
-
-
-def maps_timeline(services: Services) -> MapTimeline:
-    """The maps in use, the last refresh, the next scheduled one (from the cron) and the last alert."""
-    settings = services.settings
-    return map_timeline(services.db, next_refresh_at(settings.maps_cron, settings.timezone))
-
-
-def maps_status_text(services: Services) -> str:
-    """The maps in use and their timetable, as shown by /changes and /about."""
-    texts, timezone = services.kb.texts, services.settings.timezone
-    timeline = maps_timeline(services)
-    return "\n".join([maps_in_use_text(timeline, texts, timezone),
-                      timeline_text(timeline, texts, timezone)])
 
 
 def first_comparison_text(services: Services) -> str:

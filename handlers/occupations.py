@@ -17,8 +17,8 @@ from bot.maps.search import OccupationIndex, level_in_words
 from bot.render import escape
 from bot.reply import Button, Reply
 from bot.services import Services
-from handlers.alerts import maps_status_text
 from handlers.chat import expired_button
+from jobs.refresh import maps_status_text
 from telegram_io.context import Context, chat_memory
 from telegram_io.send import send_reply
 

@@ -31,10 +31,12 @@ from telegram import Bot
 from telegram.ext import Application, Job
 
 from bot.alerts.outbox import enqueue_digests
+from bot.alerts.status import MapTimeline, map_timeline, maps_in_use_text, timeline_text
 from bot.config import ConfigError, Settings
 from bot.maps.refresh import RefreshReport, refresh_from_settings, summary_text
 from bot.maps.search import OccupationIndex
 from bot.maps.store import latest_version, load_version, state_time
+from bot.services import Services
 from jobs.scheduling import job_kwargs
 from telegram_io.context import BotData, Context
 
@@ -101,6 +103,21 @@ def next_refresh_at(cron: str, timezone: str, now: dt.datetime | None = None) ->
         return None
     moment = now or dt.datetime.now(dt.UTC)
     return trigger.get_next_fire_time(None, moment)
+
+
+def maps_timeline(services: Services) -> MapTimeline:
+    """The maps in use, the last refresh, the next scheduled one (from the cron) and the last
+    alert."""
+    settings = services.settings
+    return map_timeline(services.db, next_refresh_at(settings.maps_cron, settings.timezone))
+
+
+def maps_status_text(services: Services) -> str:
+    """The maps in use and their timetable, as shown by /changes and /about."""
+    texts, timezone = services.kb.texts, services.settings.timezone
+    timeline = maps_timeline(services)
+    return "\n".join([maps_in_use_text(timeline, texts, timezone),
+                      timeline_text(timeline, texts, timezone)])
 
 
 def needs_catch_up(db: sqlite_utils.Database, trigger: CronTrigger, now: dt.datetime) -> bool:
