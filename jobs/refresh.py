@@ -75,7 +75,6 @@ def refresh_trigger(cron: str, timezone: str) -> CronTrigger:
     return CronTrigger(minute=minute, hour=hour, day=",".join(days), month=month, timezone=zone)
 
 
-
 def check_schedule(settings: Settings) -> None:
     """The refresh schedule must parse (the settings check only looks at its shape)."""
     try:

@@ -45,7 +45,6 @@ def long_date(iso: str | None, timezone: str = "Europe/London") -> str:
     return day_in_words(moment)
 
 
-
 @dataclass(frozen=True)
 class OccupationInfo:
     """What a digest line needs to know about one occupation in one map version."""
@@ -122,7 +121,6 @@ def change_context(db: sqlite_utils.Database, changes: ChangeList, *,
         retrieved_at=meta.retrieved_at if meta else None,
         source=source or (meta.source if meta else None),
     )
-
 
 
 @dataclass(frozen=True)
@@ -273,7 +271,6 @@ def notices_for(subscription: Subscription, changes: ChangeList, context: MapCon
     counted = Counter(kinds.values())
     return Digest(context.version, context.previous, context.refreshed_at, context.retrieved_at,
                   context.source, counted["new"], counted["retired"], counted["changed"], sections)
-
 
 
 class DigestParts(list[str]):
@@ -434,8 +431,6 @@ def render_digest(
     rendered.omitted = omitted
     rendered.lines = digest.line_count
     return rendered
-
-
 
 
 def changes_for_version(db: sqlite_utils.Database, version: int) -> ChangeList | None:

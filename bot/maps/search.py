@@ -142,7 +142,6 @@ class PhraseRules:
             common_jobs=common,
         )
 
-
     def with_synonyms(self, text: str) -> str:
         """``text`` normalised, everyday words swapped for the maps' own ("fixing cars" →
         "motor vehicle service and maintenance")."""
