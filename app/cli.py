@@ -36,10 +36,6 @@ from bot.db import open_db
 if TYPE_CHECKING:  # the refresh (and httpx) is imported only by the commands that use it
     from bot.maps.refresh import RefreshReport
 
-if TYPE_CHECKING:  # only for annotations: `kb check --stale` imports what it needs
-
-    pass
-
 log = logging.getLogger("careers_bot")
 
 
@@ -141,7 +137,6 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             delay = min(delay * 2, START_RETRY_MAX_S)
 
 
-
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """Talk to the bot in this terminal; nothing leaves the machine."""
     from app.terminal import CHAT_ID, chat_log_path, log_to_file, terminal_chat
@@ -205,9 +200,6 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
                 for button in row:
                     print(f"  [{button.label}]")
     return 0
-
-
-
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -283,7 +275,6 @@ def cmd_refresh(settings: Settings, args: argparse.Namespace) -> int:
     """Refresh the occupational maps now (see `careers-bot refresh --help`)."""
     return asyncio.run(refresh_command(settings, args.source, dry_run=args.dry_run,
                                        as_json=args.json, force=args.force))
-
 
 
 def package_version() -> str:

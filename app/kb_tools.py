@@ -8,23 +8,27 @@ import argparse
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli_help import REPORT_DESCRIPTION
 from bot.config import ConfigError, Settings
-from bot.db import open_db
 from bot.kb_edit import add_phrasings
 from bot.knowledge import Entry
-from bot.misses import group_misses, phrasings_by_entry, suggest
+from bot.misses import Suggestion, group_misses, phrasings_by_entry, suggest
 from bot.usage import unanswered_questions
+
+if TYPE_CHECKING:  # the services (and the sentence encoder) load only in the commands using them
+    from bot.services import Services
 
 TELEGRAM_LINK = "https://t.me/{username}?start={payload}"
 
 
-def _suggestions(settings: Settings, limit: int):  # type: ignore[no-untyped-def]
+def _suggestions(settings: Settings, limit: int) -> tuple[Services, list[Suggestion]]:
+    """The services, and where each of the ``limit`` biggest groups of misses belongs."""
     from bot.services import build_services
 
     services = build_services(settings)
-    groups = group_misses(unanswered_questions(open_db(settings.database_path)))[:limit]
+    groups = group_misses(unanswered_questions(services.db))[:limit]
     return services, suggest(groups, services.responder.nearest_entry)
 
 
