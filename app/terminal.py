@@ -54,8 +54,9 @@ def log_to_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for old in root.handlers:
+        if old.formatter is not None:
+            handler.setFormatter(old.formatter)
         for log_filter in old.filters:
             handler.addFilter(log_filter)
     root.handlers[:] = [handler]
