@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from measure import percentile
 from questions import distinct_questions
 
 from app.local_api import LocalBotApi, SentMessage
@@ -63,11 +64,6 @@ TOKEN = "123456:BENCH-TOKEN-NOT-REAL"
 DIGEST = "<b>Occupational maps update</b>"
 FIRST_SUBSCRIBER = 1_000_000
 FIRST_STUDENT = 5_000_000
-
-
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 # --- the bot subprocess ----------------------------------------------------------------------
@@ -268,7 +264,7 @@ async def bench(args: argparse.Namespace) -> None:
     ratio = achieved / args.limit
     quiet_ms = [x * 1000 for x in quiet]
     during_ms = [x * 1000 for x in during]
-    p99_ratio = p(during_ms, 0.99) / p(quiet_ms, 0.99)
+    p99_ratio = percentile(during_ms, 0.99) / percentile(quiet_ms, 0.99)
     print(f"subscribers={args.subscribers} api_limit={args.limit}/s (+1/s per chat) "
           f"bot_rate={rate:g}/s students={args.students} asking {student_rate:g}/s"
           f"{'; another process keeps one core busy' if busy is not None else ''}")
@@ -280,10 +276,10 @@ async def bench(args: argparse.Namespace) -> None:
     print(f"lost={lost} duplicated={duplicated}")
     if len(quiet_ms) < len(during_ms):
         print(f"warning: questions ran out: {len(quiet_ms)} quiet samples, {len(during_ms)} loaded")
-    print(f"students without broadcast: n={len(quiet_ms)} p50={p(quiet_ms, 0.5):.1f}ms "
-          f"p99={p(quiet_ms, 0.99):.1f}ms max={max(quiet_ms):.1f}ms")
-    print(f"students during broadcast:  n={len(during_ms)} p50={p(during_ms, 0.5):.1f}ms "
-          f"p99={p(during_ms, 0.99):.1f}ms max={max(during_ms):.1f}ms "
+    print(f"students without broadcast: n={len(quiet_ms)} p50={percentile(quiet_ms, 0.5):.1f}ms "
+          f"p99={percentile(quiet_ms, 0.99):.1f}ms max={max(quiet_ms):.1f}ms")
+    print(f"students during broadcast:  n={len(during_ms)} p50={percentile(during_ms, 0.5):.1f}ms "
+          f"p99={percentile(during_ms, 0.99):.1f}ms max={max(during_ms):.1f}ms "
           f"(mean {statistics.mean(during_ms):.1f}ms); unanswered: {students.unanswered}")
     print(f"broadcast: rate_ratio={ratio:.3f} lost={lost} duplicated={duplicated} "
           f"student_p99_ratio={p99_ratio:.2f}")

@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from measure import percentile
 from questions import distinct_questions
 
 from app.local_api import LocalBotApi, SentMessage
@@ -63,11 +64,6 @@ FIRST_WARM_UP_USER = 7_000_000
 FIRST_SATURATION_USER = 8_000_000
 FIRST_PACED_USER = 9_000_000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def cpu_s(pid: int) -> float:
@@ -237,7 +233,7 @@ async def measure(api: LocalBotApi, replies: Replies, transport: str, tmp: str,
                                       timeout=args.paced / args.offered + 30)
             cpu_paced = (cpu_s(worker.pid) - cpu_before) * 1000 / max(replies.answered, 1)
             latencies = [x * 1000 for x in replies.latencies]
-            run.p50, run.p99 = p(latencies, 0.5), p(latencies, 0.99)
+            run.p50, run.p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
             print(f"[{transport}] paced at {args.offered:g}/s: {len(latencies)} updates in "
                   f"{elapsed:.2f}s; update→reply p50={run.p50:.1f}ms p99={run.p99:.1f}ms "
                   f"max={max(latencies):.1f}ms; bot CPU {cpu_paced:.2f} ms/update")
