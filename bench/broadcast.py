@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from measure import percentile
-from questions import distinct_questions
+from questions import one_message_questions
 
 from app.local_api import LocalBotApi, SentMessage
 from bot.alerts.outbox import enqueue_digests, outbox_counts
@@ -137,20 +137,13 @@ def prepare(db_path: Path, subscribers: int, rng: random.Random) -> RefreshRepor
 
 
 def single_message_questions(count: int) -> list[str]:
-    """``count`` distinct student questions whose answer is one message (so a student never
-    trips the per-chat limit)."""
+    """``count`` distinct student questions answered in one message (four characters or more)."""
     from bot.answering.responder import Responder
     from bot.knowledge import load_knowledge
     from bot.maps.search import bundled_occupation_index
 
     responder = Responder(load_knowledge(DEFAULT_KNOWLEDGE_DIR), occupations=bundled_occupation_index())
-    wanted = int(count * 1.3) + 100
-    while True:
-        found = [q for q in distinct_questions(wanted)
-                 if len(q) > 3 and len(responder.reply(q).messages) == 1]
-        if len(found) >= count:
-            return found[:count]
-        wanted = int(wanted * 1.3)
+    return one_message_questions(count, responder, min_chars=4)
 
 
 class Students:

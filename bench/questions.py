@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.answering.responder import Responder
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ("dev", "paraphrases", "real-dev", "real-pages", "safeguarding")
@@ -68,3 +72,16 @@ def distinct(base: list[str], count: int, *, seed: int = 1, fillers: list[str] =
 def distinct_questions(count: int, *, seed: int = 1) -> list[str]:
     """At least ``count`` distinct student questions."""
     return distinct(labelled_questions(), count, seed=seed)
+
+
+def one_message_questions(count: int, responder: Responder, *, min_chars: int = 1) -> list[str]:
+    """``count`` distinct student questions (of at least ``min_chars`` characters) whose
+    answer is one message, so each question gets exactly one reply and a student never trips
+    the per-chat limit."""
+    wanted = int(count * 1.3) + 100
+    while True:
+        found = [q for q in distinct_questions(wanted)
+                 if len(q.strip()) >= min_chars and len(responder.reply(q).messages) == 1]
+        if len(found) >= count:
+            return found[:count]
+        wanted = int(wanted * 1.3)

@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from measure import percentile
-from questions import distinct_questions
+from questions import one_message_questions
 
 from app.local_api import LocalBotApi, SentMessage
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
@@ -120,13 +120,7 @@ def single_message_questions(count: int) -> list[str]:
 
     responder = Responder(load_knowledge(DEFAULT_KNOWLEDGE_DIR),
                           occupations=bundled_occupation_index(), cache=embedding_cache(CACHE))
-    wanted = int(count * 1.2) + 100
-    while True:
-        found = [q for q in distinct_questions(wanted) if q.strip()
-                 and len(responder.reply(q).messages) == 1]
-        if len(found) >= count:
-            return found[:count]
-        wanted = int(wanted * 1.3)
+    return one_message_questions(count, responder)
 
 
 class Replies:
