@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.answering import matching, semantic  # noqa: E402
 from bot.answering.evaluation import Case, read_cases  # noqa: E402
-from bot.answering.matching import Candidate, Match  # noqa: E402
+from bot.answering.matching import Candidate  # noqa: E402
 from bot.answering.query import LONG_MESSAGE_WORDS  # noqa: E402
 from bot.answering.responder import Responder  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
@@ -101,29 +101,16 @@ def decide(row: Row, ids: Sequence[str], p: dict[str, float]) -> tuple[str, str 
     order = np.argsort(-best, kind="stable")[:3]
     ranked = [Candidate(ids[i], round(float(best[i]), 1)) for i in order]
     long = len(row.case.question.split()) >= LONG_MESSAGE_WORDS
-    match = _decide(ranked, p, (p["agreement_bonus"] if agree else 0.0)
-                    + (p["long_message_bonus"] if long else 0.0))
+    match = matching.decide(
+        ranked, threshold=p["threshold"], margin=p["margin"], clarify_floor=p["clarify_floor"],
+        bonus=(p["agreement_bonus"] if agree else 0.0) + (p["long_message_bonus"] if long else 0.0),
+        companions=COMPANIONS)
     if match.kind == "fallback" and row.late_smalltalk:
         return "smalltalk", None, ()
     cands = tuple(c.entry_id for c in match.candidates)
     if match.kind == "answer":
         return "answer", cands[0], cands
     return match.kind, None, cands
-
-
-def _decide(ranked: list[Candidate], p: dict[str, float], bonus: float) -> Match:
-    threshold = p["threshold"] - bonus
-    floor = min(p["clarify_floor"], p["threshold"]) - bonus
-    if not ranked or ranked[0].score < floor:
-        return Match("fallback", tuple(ranked))
-    best = ranked[0]
-    if best.score < threshold:
-        close = [c for c in ranked[1:] if best.score - c.score < matching.CLARIFY_BAND]
-        return Match("clarify", (best, *close))
-    margin = p["margin"] * (100.0 - best.score) / max(100.0 - threshold, 1e-6)
-    offered = COMPANIONS.get(best.entry_id, frozenset())
-    close = [c for c in ranked[1:] if best.score - c.score < margin and c.entry_id not in offered]
-    return Match("clarify", (best, *close)) if close else Match("answer", tuple(ranked))
 
 
 def score(rows: Sequence[Row], ids: Sequence[str], p: dict[str, float]) -> tuple[float, dict]:
