@@ -100,48 +100,46 @@ def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES).digest()
 
 
-# Vectors already computed in this process, per model: every knowledge-base reload, responder
-# and test shares them, whatever file (if any) backs them.
+# Vectors encoded in this process, per model: every knowledge-base reload, responder and test
+# shares them, whatever file (if any) backs them. Vectors read from a file are not kept here.
 _MEMORY: dict[str, dict[bytes, np.ndarray]] = {}
 
 
 class EmbeddingCache:
-    """Vectors of texts already encoded, in memory (per process) and optionally in a file.
+    """Vectors of texts already encoded: the file's, read when first needed, and those encoded
+    in this process.
 
     The file is a NumPy ``.npz`` of keys and vectors for the texts this cache has been asked
-    for, replaced atomically; a missing or damaged file just means encoding again.
+    for, replaced atomically; a missing or damaged file just means encoding again. Once the
+    matrices a responder needs are built from it, :meth:`release` lets the file's rows go.
     """
 
     def __init__(self, encoder: Encoder, directory: Path | None = None) -> None:
         self.encoder = encoder
         self.path = directory / f"embeddings-{encoder.model_id}.npz" if directory else None
-        self._vectors = _MEMORY.setdefault(encoder.model_id, {})
-        self._mine: set[bytes] = set()
-        self._loaded = False
+        self._encoded = _MEMORY.setdefault(encoder.model_id, {})
+        self._stored: dict[bytes, np.ndarray] | None = None
 
-    def _load(self) -> None:
-        self._loaded = True
+    def _read(self) -> dict[bytes, np.ndarray]:
         if self.path is None or not self.path.exists():
-            return
+            return {}
         try:
             with np.load(self.path) as data:
                 keys, vectors = data["keys"], data["vectors"]
         except (OSError, ValueError, KeyError) as exc:
             log.warning("embedding cache %s unreadable (%s); encoding again", self.path, exc)
-            return
-        for stored, vector in zip(keys, vectors):
-            # NumPy's fixed-width bytes drop trailing NULs: put them back (1 key in 256).
-            key = bytes(stored).ljust(KEY_BYTES, b"\0")
-            self._vectors.setdefault(key, vector)
-            self._mine.add(key)
+            return {}
+        # NumPy's fixed-width bytes drop trailing NULs: put them back (1 key in 256).
+        return {bytes(stored).ljust(KEY_BYTES, b"\0"): vector
+                for stored, vector in zip(keys, vectors)}
 
-    def _save(self) -> None:
+    def _save(self, stored: dict[bytes, np.ndarray]) -> None:
         if self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            keys = sorted(self._mine)
-            vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros(
+            keys = sorted(stored)
+            vectors = np.stack([stored[k] for k in keys]) if keys else np.zeros(
                 (0, DIMENSIONS), dtype=np.float32)
             with tempfile.NamedTemporaryFile(dir=self.path.parent, suffix=".npz",
                                              delete=False) as handle:
@@ -152,19 +150,26 @@ class EmbeddingCache:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts`` (one row each), encoding only the ones not seen before."""
-        if not self._loaded:
-            self._load()
+        if self._stored is None:
+            self._stored = self._read()
+        stored = self._stored
         keys = [text_key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self._vectors}
+        missing = {k: t for k, t in zip(keys, texts) if k not in stored and k not in self._encoded}
         if missing:
-            self._vectors.update(zip(missing, self.encoder.encode(list(missing.values()))))
-        new = set(keys) - self._mine
+            self._encoded.update(zip(missing, self.encoder.encode(list(missing.values()))))
+        new = {k for k in keys if k not in stored}
         if new:
-            self._mine.update(new)
-            self._save()
+            stored.update((k, self._encoded[k]) for k in new)
+            self._save(stored)
         if not keys:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.stack([self._vectors[k] for k in keys])
+        return np.stack([stored[k] for k in keys])
+
+    def release(self) -> None:
+        """Let go of the file's vectors (about 15 MB for the real knowledge base and map): a
+        running bot keeps only the matrices built from them. A later :meth:`embed` reads the
+        file again."""
+        self._stored = None
 
 
 def embedding_cache(directory: Path | None = None, encoder: Encoder | None = None) -> EmbeddingCache:

@@ -88,19 +88,26 @@ class Services:
 
 def make_responder(settings: Settings, kb: KnowledgeBase,
                    occupations: OccupationIndex | None = None) -> Responder:
-    """A responder with the configured thresholds (unset: the calibrated ones)."""
+    """A responder with the configured thresholds (unset: the calibrated ones), holding only
+    the vectors it answers from."""
     calibrated = {
         name: value for name, value in (("threshold", settings.match_threshold),
                                          ("margin", settings.ambiguity_margin)) if value is not None
     }
-    return Responder(
+    cache = embedding_cache(settings.cache_dir)
+    responder = Responder(
         kb,
         **calibrated,
-        cache=embedding_cache(settings.cache_dir),
+        cache=cache,
         max_chars=settings.max_question_chars,
         occupations=occupations,
         occupation_threshold=settings.occupation_threshold,
     )
+    # Every matrix the responder answers from is built now, so the cache file's rows can go.
+    if responder.explorer is not None:
+        responder.explorer.warm()
+    cache.release()
+    return responder
 
 
 def build_services(settings: Settings, *, with_maps: bool = True) -> Services:

@@ -75,7 +75,8 @@ class OccupationExplorer:
         row = self._row.get(occupation.id)
         if row is not None:
             return self._vectors[row]
-        return self._cache.embed([occupation_text(occupation)])[0]
+        # One vector, encoded as a question is (the cache's file may have been released).
+        return self._cache.encoder.encode_one(occupation_text(occupation))
 
     def related(self, occupation: Occupation, limit: int = RELATED) -> list[Occupation]:
         """Jobs that use similar knowledge and skills, nearest first, including the closest
