@@ -86,8 +86,8 @@ class Responder:
         self.safeguarding = SafeguardingDetector(
             kb.safeguarding, kb.safeguarding_exemplars, normaliser, cache,
             ordinary=self.matcher.lexical.vocabulary | normaliser.stopwords,
-            careers_texts=[t for e in kb.entries.values() for t in (e.title, *e.questions)]
-            + (occupations.job_names() if occupations is not None else []))
+            careers=(self.matcher.semantic.phrasing_matrix,
+                     cache.embed(occupations.job_names() if occupations is not None else [])))
         self.smalltalk = SmallTalkDetector(kb.smalltalk, cache)
         self.max_chars = max_chars
         self.occupations = occupations

@@ -68,7 +68,7 @@ class SafeguardingDetector:
 
     def __init__(self, data: Mapping[str, Any], exemplars: Mapping[str, Any],
                  normaliser: Normaliser, cache: EmbeddingCache, *,
-                 ordinary: Iterable[str] = (), careers_texts: Sequence[str] = ()) -> None:
+                 ordinary: Iterable[str] = (), careers: Sequence[np.ndarray] = ()) -> None:
         self._normaliser = normaliser
         categories: Mapping[str, Any] = data.get("categories") or {}
         self._replies = {c: str(spec.get("reply", "")).strip() for c, spec in categories.items()}
@@ -101,8 +101,9 @@ class SafeguardingDetector:
                     examples.append(str(text))
                     self._example_category.append(category)
         self._examples = cache.embed(examples)
-        negatives = [str(t) for t in exemplars.get("not_safeguarding") or ()] + list(careers_texts)
-        self._negatives = cache.embed(negatives)
+        # Careers texts' vectors are other indexes' matrices, compared with but not copied.
+        negatives = [str(t) for t in exemplars.get("not_safeguarding") or ()]
+        self._negatives = [m for m in (cache.embed(negatives), *careers) if len(m)]
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -156,9 +157,9 @@ class SafeguardingDetector:
 
     def _careers(self, vectors: np.ndarray) -> np.ndarray:
         """Per part: similarity to the closest careers text."""
-        if not len(self._negatives):
+        if not self._negatives:
             return np.zeros(len(vectors))
-        return (vectors @ self._negatives.T).max(axis=1)
+        return np.max([(vectors @ matrix.T).max(axis=1) for matrix in self._negatives], axis=0)
 
     def _by_category(self, similarity: np.ndarray) -> dict[str, float]:
         """Each category's closest exemplar to any part of the message."""

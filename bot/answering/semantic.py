@@ -60,6 +60,11 @@ class SemanticIndex:
             np.arange(len(counts)), counts), len(counts))
 
     @property
+    def phrasing_matrix(self) -> np.ndarray:
+        """Every phrasing's vector, entry by entry (shared, not to be modified)."""
+        return self._phrasings.matrix
+
+    @property
     def phrasing_count(self) -> int:
         return len(self._phrasings.matrix)
 
