@@ -56,6 +56,18 @@ def test_a_disclosure_after_an_answer_still_gets_help_first(responder: Responder
     assert _after(responder, "what is a t level", "i want to kill myself").kind == "safeguarding"
 
 
+def test_a_disclosure_in_a_tell_me_more_message_gets_help_not_the_answer_again(
+        responder: Responder) -> None:
+    reply = _after(responder, "what is a t level", "tell me more, i want to kill myself")
+    assert reply.kind == "safeguarding"
+
+
+def test_tell_me_more_after_an_answer_gives_that_answer_again(responder: Responder) -> None:
+    first = responder.reply("what is a t level")
+    reply = responder.reply("tell me more", topic_of(first))
+    assert (reply.kind, reply.id) == ("answer", first.id)
+
+
 def test_the_chat_keeps_only_the_topic_and_forgets_it_after_30_minutes() -> None:
     memory = ChatData()
     memory.remember(Reply("answer", "text", "t-level-basics"), now=1000.0)

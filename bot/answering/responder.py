@@ -214,31 +214,43 @@ class Responder:
     def reply(self, text: str, topic: Topic | None = None) -> Reply:
         """The reply to ``text``, read as a follow-up of the last answer's ``topic`` when it
         points back to it (:mod:`bot.answering.followup`); safeguarding always comes first."""
-        alone = self._reply(text)
         reading = self.followups.reading(text, topic)
+        if topic is not None and reading in (Reading.MORE, Reading.CARD, Reading.RELATED):
+            # "tell me more": the last answer again, unless the message is a disclosure; only
+            # then is the message read on its own.
+            concern = self._safeguarding_reply(self.reader.read(text[: self.max_chars]))
+            return concern or self._again(topic, reading) or self._reply(text)
+        alone = self._reply(text)
         if topic is None or reading is Reading.ALONE or alone.kind == "safeguarding":
             return alone
-        if reading in (Reading.WITH_SUBJECT, Reading.MAYBE_SUBJECT):
-            if alone.kind == "smalltalk" or (alone.kind == "occupation" and topic.kind == "entry"):
-                return alone
-            together = [self._reply(t) for t in self.followups.with_subject(text[: self.max_chars], topic)]
-            read_together = max(together, key=lambda r: (r.kind in ("answer", "occupation"), r.score))
-            if read_together.kind not in ("answer", "occupation"):
-                return alone
-            if reading is Reading.MAYBE_SUBJECT and read_together.id not in alone.candidates[:MAYBE_DEPTH]:
-                # "where can i learn to fly planes" after Child Benefit is not about it.
-                return alone
-            if alone.kind == "answer" and alone.score > read_together.score + ALONE_LEAD:
-                return alone
-            return read_together
+        if alone.kind == "smalltalk" or (alone.kind == "occupation" and topic.kind == "entry"):
+            return alone
+        together = [self._reply(t) for t in self.followups.with_subject(text[: self.max_chars], topic)]
+        read_together = max(together, key=lambda r: (r.kind in ("answer", "occupation"), r.score))
+        if read_together.kind not in ("answer", "occupation"):
+            return alone
+        if reading is Reading.MAYBE_SUBJECT and read_together.id not in alone.candidates[:MAYBE_DEPTH]:
+            # "where can i learn to fly planes" after Child Benefit is not about it.
+            return alone
+        if alone.kind == "answer" and alone.score > read_together.score + ALONE_LEAD:
+            return alone
+        return read_together
+
+    def _again(self, topic: Topic, reading: Reading) -> Reply | None:
+        """The last answer again, the job's card, or its similar jobs; None if it is gone."""
         if topic.kind == "entry":
-            return self.entry_reply(topic.id) if topic.id in self.kb.entries else alone
+            return self.entry_reply(topic.id) if topic.id in self.kb.entries else None
         occupation = self.occupations.get(topic.id) if self.occupations is not None else None
         if occupation is None or self.explorer is None:
-            return alone
+            return None
         if reading is Reading.RELATED:
             return related_reply(self.kb, occupation, self.explorer.related(occupation))
         return occupation_card(self.kb, occupation)
+
+    def _safeguarding_reply(self, query: Query) -> Reply | None:
+        """The help for a disclosure in the message, if there is one."""
+        concern = self._concern(query)
+        return Reply("safeguarding", concern.reply, concern.category) if concern else None
 
     def _concern(self, query: Query) -> Concern | None:
         """The safeguarding concern in a message. A listed small-talk message word for word
@@ -265,9 +277,9 @@ class Responder:
             return Reply("fallback", self.kb.message("empty_text", example=example))
         query = self.reader.read(text)
         # Before anything else: a disclosure mixed with a careers question gets help first.
-        concern = self._concern(query)
+        concern = self._safeguarding_reply(query)
         if concern is not None:
-            return Reply("safeguarding", concern.reply, concern.category)
+            return concern
         chat = self.smalltalk.detect(query, topical=True)
         if chat is not None:
             return Reply("smalltalk", chat.reply, chat.kind)
