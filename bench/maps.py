@@ -40,6 +40,7 @@ from bot.maps.search import OccupationIndex
 from bot.maps.store import save_version
 
 sys.path.insert(0, str(ROOT / "bench"))
+from measure import percentile
 from questions import JOB_FILLERS, distinct
 
 PHRASES = Path(__file__).with_name("job_phrases.txt")
@@ -115,11 +116,6 @@ def time_search(index: OccupationIndex, phrases: list[str]) -> list[float]:
         index.search(phrase)
         timings.append(time.perf_counter() - started)
     return timings
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def main() -> None:
