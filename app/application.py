@@ -6,8 +6,6 @@ benchmarks all build the bot here, so they run the same handlers and jobs.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -16,7 +14,7 @@ from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application
 
 from bot.config import Settings
-from bot.services import Services
+from bot.services import Services, settle_memory
 from handlers import register_handlers
 from jobs import register_jobs
 from telegram_io.context import CONTEXT_TYPES, BotData
@@ -27,26 +25,11 @@ log = logging.getLogger(__name__)
 BotApplication = Application[Any, Any, Any, Any, BotData, Any]
 
 
-def return_freed_memory() -> None:
-    """Hand the heap pages start-up freed back to the system (glibc only; elsewhere a no-op).
-
-    Building the indexes reads the vector cache file and makes scratch copies; glibc keeps the
-    freed pages for reuse, about 30 MB of resident memory the running bot never touches again.
-    """
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
 def _post_init(maps_refresh: bool) -> Callable[[BotApplication], Coroutine[Any, Any, None]]:
     async def post_init(application: BotApplication) -> None:
-        """Register the command menu with Telegram and start the scheduled jobs."""
-        # The knowledge base, the maps index and the vectors are built once and live as long as
-        # the process: out of the collector's sight, a full collection no longer walks them
-        # between two answers (it took tens of milliseconds, the p99 of a busy minute).
-        gc.collect()
-        gc.freeze()
-        return_freed_memory()
+        """Settle the memory start-up used, register the command menu with Telegram and start
+        the scheduled jobs."""
+        settle_memory()
         commands = application.bot_data.services.kb.messages.get("commands") or {}
         await application.bot.set_my_commands(
             [BotCommand(name, description) for name, description in commands.items()])

@@ -8,6 +8,8 @@ stored): it is the slow part.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 from dataclasses import dataclass, field
 
@@ -23,6 +25,25 @@ from bot.maps.store import latest_version, load_version
 from bot.usage import UsageBatch
 
 log = logging.getLogger(__name__)
+
+
+def settle_memory() -> None:
+    """After building the long-lived indexes (at start, on a reload, for a new map): collect,
+    freeze what is left, and hand freed heap pages back to the system.
+
+    Frozen, the knowledge base, the maps index and the vectors are out of the collector's
+    sight, so a full collection no longer walks them between two answers (it took tens of
+    milliseconds, the p99 of a busy minute). Unfreezing first lets a replaced responder's
+    reference cycles be collected. Building reads the vector cache file and makes scratch
+    copies; glibc keeps freed pages for reuse (``malloc_trim`` returns them; elsewhere this
+    step is skipped), about 30 MB of resident memory the running bot never touches again.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 @dataclass
@@ -61,6 +82,7 @@ class Services:
         if occupations is not None and kb.occupation_phrases != self.kb.occupation_phrases:
             occupations = OccupationIndex.build(occupations.map, PhraseRules.from_data(kb.occupation_phrases))
         self.responder = make_responder(self.settings, kb, occupations)
+        settle_memory()
         log.info("knowledge reloaded: %d entries, %d questions", len(kb), kb.question_count)
         return kb
 
@@ -72,6 +94,7 @@ class Services:
         """Swap in a new occupational maps index (after a refresh)."""
         self.responder = make_responder(self.settings, self.responder.kb, occupations)
         self.maps_version = version
+        settle_memory()
 
     def newer_maps_version(self) -> int | None:
         """A stored map version newer than the one being searched (e.g. stored by
