@@ -101,6 +101,9 @@ class SafeguardingDetector:
                     examples.append(str(text))
                     self._example_category.append(category)
         self._examples = cache.embed(examples)
+        # Each category's exemplars are one run of columns: reduce them with one call.
+        self._category_names = list(dict.fromkeys(self._example_category))
+        self._category_starts = [self._example_category.index(c) for c in self._category_names]
         # Careers texts' vectors are other indexes' matrices, compared with but not copied.
         negatives = [str(t) for t in exemplars.get("not_safeguarding") or ()]
         self._negatives = [m for m in (cache.embed(negatives), *careers) if len(m)]
@@ -163,10 +166,8 @@ class SafeguardingDetector:
 
     def _by_category(self, similarity: np.ndarray) -> dict[str, float]:
         """Each category's closest exemplar to any part of the message."""
-        best: dict[str, float] = {}
-        for column, category in enumerate(self._example_category):
-            best[category] = max(best.get(category, -1.0), float(similarity[:, column].max()))
-        return best
+        closest = np.maximum.reduceat(similarity.max(axis=0), self._category_starts)
+        return dict(zip(self._category_names, closest.tolist()))
 
     def meaning_category(self, vectors: np.ndarray, *, short: bool = False) -> str | None:
         """The category of the closest exemplar, when some part of the message is close enough
