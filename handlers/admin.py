@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
@@ -43,7 +44,7 @@ async def reload(update: Update, context: Context) -> None:
     services = context.bot_data.services
     kb = services.kb
     try:
-        new_kb = services.reload_knowledge()
+        new_kb = await asyncio.to_thread(services.reload_knowledge)
         text = new_kb.message("reloaded", entries=len(new_kb), questions=new_kb.question_count)
     except KnowledgeError as exc:
         problems = "\n".join(str(p) for p in exc.problems[:10])

@@ -19,15 +19,17 @@ async def reload_if_changed(context: Context) -> None:
     """Reload when files changed (a broken edit is logged and the last good copy keeps serving),
     and search a map version another process stored (``careers-bot refresh``)."""
     services = context.bot_data.services
+    # Building a responder takes a few hundred milliseconds of Python: off the event loop,
+    # students' replies go on meanwhile.
     if services.knowledge_changed():
         try:
-            services.reload_knowledge()
+            await asyncio.to_thread(services.reload_knowledge)
         except KnowledgeError as exc:
             log.warning("knowledge edit refused, still serving the last good copy:\n%s", exc)
     version = services.newer_maps_version()
     if version is not None:
         index = await asyncio.to_thread(services.load_maps_version, version)
-        services.set_occupations(index, version)
+        await asyncio.to_thread(services.set_occupations, index, version)
         context.bot_data.changes.clear()
         log.info("occupational maps: now searching version %s, stored by another process", version)
 

@@ -195,7 +195,7 @@ async def run_refresh_job(bot_data: BotData, bot: Bot, *, force: bool = False) -
     if report.stored and report.to_version is not None:
         new_map = load_version(db, report.to_version)
         index = await asyncio.to_thread(OccupationIndex.build, new_map, services.phrase_rules)
-        services.set_occupations(index, report.to_version)
+        await asyncio.to_thread(services.set_occupations, index, report.to_version)
         bot_data.changes.clear()
         if len(report.changes):
             queued = enqueue_digests(db, report.changes, titles=report.titles, source=report.source,
