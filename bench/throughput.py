@@ -68,7 +68,23 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process (all its threads) so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return cpu_s_of(Path(f"/proc/{pid}/stat"))
+
+
+def thread_cpu_s(pid: int) -> dict[int, float]:
+    """User + system CPU seconds so far of each thread of a process, by thread id."""
+    used = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            used[int(task.name)] = cpu_s_of(task / "stat")
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended meanwhile
+    return used
+
+
+def cpu_s_of(stat: Path) -> float:
+    """User + system CPU seconds from a ``/proc`` stat file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
@@ -206,9 +222,12 @@ async def measure(api: LocalBotApi, replies: Replies, transport: str, tmp: str,
         first = FIRST_SATURATION_USER + offset
         users = list(range(first, first + args.users))
         cpu_before, harness_before = cpu_s(worker.pid), time.process_time()
+        threads_before = thread_cpu_s(worker.pid)
         elapsed = await run_batch(api, replies, saturation, users, rate=None,
                                   timeout=args.updates / 20 + 30)
         cpu_used = cpu_s(worker.pid) - cpu_before
+        threads = thread_cpu_s(worker.pid)
+        by_thread = sorted((threads[t] - threads_before.get(t, 0.0) for t in threads), reverse=True)
         harness_ms = (time.process_time() - harness_before) * 1000 / max(replies.answered, 1)
         done = replies.answered
         run.per_s = done / elapsed
@@ -217,6 +236,9 @@ async def measure(api: LocalBotApi, replies: Replies, transport: str, tmp: str,
               f"{elapsed:.2f}s = {run.per_s:.0f} updates/s; bot CPU {cpu_used:.2f}s = "
               f"{run.cpu_ms:.2f} ms/update ({cpu_used / elapsed:.0%} of a core); the local Bot "
               f"API and this driver used {harness_ms:.2f} ms/update on the same 2 cores")
+        per_update = [f"{x * 1000 / max(done, 1):.2f}" for x in by_thread[:3]]
+        print(f"[{transport}] bot CPU by thread, busiest first (the answering thread, then the "
+              f"event loop): {' / '.join(per_update)} ms/update")
 
         if paced:
             await asyncio.sleep(1.0)

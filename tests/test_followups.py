@@ -7,7 +7,9 @@ import pytest
 
 from bot.answering.evaluation import evaluate, read_cases
 from bot.answering.followup import CONTEXT_SECONDS, Topic, topic_of
+from bot.answering.query import Query
 from bot.answering.responder import Responder
+from bot.answering.safeguarding import Concern
 from bot.reply import Reply
 from telegram_io.context import ChatData
 from tests.conftest import DATA
@@ -93,3 +95,19 @@ def test_an_unrelated_question_is_not_pulled_into_the_last_topic(responder: Resp
     reply = _after(responder, "does child benefit stop if my son starts an apprenticeship",
                    "where can i learn to fly planes")
     assert reply.id != "child-benefit-and-apprenticeships"
+
+
+def test_safeguarding_reads_a_follow_up_as_the_student_wrote_it_not_with_the_subject_added(
+        responder: Responder, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = responder.reply("what is a t level")
+    checked: list[str] = []
+    check = responder.safeguarding.check
+
+    def recording(query: Query) -> Concern | None:
+        checked.append(query.text)
+        return check(query)
+
+    monkeypatch.setattr(responder.safeguarding, "check", recording)
+    reply = responder.reply("do u get paid on them tho", topic_of(first))
+    assert reply.id is not None and reply.id.startswith("t-level")
+    assert checked == ["do u get paid on them tho"]

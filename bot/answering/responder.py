@@ -225,7 +225,10 @@ class Responder:
             return alone
         if alone.kind == "smalltalk" or (alone.kind == "occupation" and topic.kind == "entry"):
             return alone
-        together = [self._reply(t) for t in self.followups.with_subject(text[: self.max_chars], topic)]
+        # Safeguarding has read the student's own words (``alone``); the subject added to them
+        # is the bot's, so the readings with it are not checked again.
+        together = [self._reply(t, safeguard=False)
+                    for t in self.followups.with_subject(text[: self.max_chars], topic)]
         read_together = max(together, key=lambda r: (r.kind in ("answer", "occupation"), r.score))
         if read_together.kind not in ("answer", "occupation"):
             return alone
@@ -261,10 +264,11 @@ class Responder:
             return concern
         return None
 
-    def _reply(self, text: str) -> Reply:
+    def _reply(self, text: str, *, safeguard: bool = True) -> Reply:
         """Everything a student can type gets exactly one of the reply kinds.
 
-        In order: safeguarding (before anything else, always); small talk typed as such
+        In order: safeguarding (before anything else, always, unless ``safeguard`` is False
+        for a text the bot made from a message already checked); small talk typed as such
         ("thanks", "lol"); a job on the occupational maps or an entry of the knowledge base (one
         decision, :mod:`bot.answering.routing`); small talk recognised by meaning; "I don't know".
         """
@@ -277,7 +281,7 @@ class Responder:
             return Reply("fallback", self.kb.message("empty_text", example=example))
         query = self.reader.read(text)
         # Before anything else: a disclosure mixed with a careers question gets help first.
-        concern = self._safeguarding_reply(query)
+        concern = self._safeguarding_reply(query) if safeguard else None
         if concern is not None:
             return concern
         chat = self.smalltalk.detect(query, topical=True)
