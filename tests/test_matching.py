@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.answering.matching import Matcher
 from bot.answering.query import QueryReader
-from bot.encoder import embedding_cache
+from bot.encoder import Encoder, embedding_cache
 from bot.knowledge import load_knowledge
 from bot.text import Normaliser, normalise
 from tests.conftest import write_entry
@@ -103,3 +105,26 @@ def test_scores_are_between_0_and_100(kb_dir: Path) -> None:
     matcher, reader = make_matcher(kb_dir)
     for question in ("what is a t level", "apprentice pay", "t level apprenticeship pay length"):
         assert all(0 <= c.score <= 100 for c in matcher.rank(reader.read(question)))
+
+
+class _CountingEncoder:
+    """The real encoder, counting the texts it is asked to encode."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self.texts: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return self.encoder.encode(texts)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+def test_a_message_read_again_is_not_encoded_again(kb_dir: Path) -> None:
+    counting = _CountingEncoder(embedding_cache().encoder)
+    reader = QueryReader(Normaliser(load_knowledge(kb_dir).matching), counting)  # type: ignore[arg-type]
+    first, again = reader.read("what is a t level"), reader.read("what is a t level")
+    assert counting.texts == ["what is a t level"]
+    assert np.array_equal(first.vector, again.vector) and not again.vector.flags.writeable

@@ -15,7 +15,7 @@ be gone").
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -34,6 +34,9 @@ MAX_SENTENCES = 8
 MAX_PARTS = 8
 LONG_MESSAGE_WORDS = 20
 SPLIT_MESSAGE_WORDS = 8
+# Messages whose vectors are kept (1.5 KB each): on results day many students type the same
+# short questions ("what is a t level", "thanks"), and encoding is most of an answer's work.
+RECENT_VECTORS = 2048
 
 
 class Query:
@@ -85,8 +88,14 @@ class QueryReader:
     def __init__(self, normaliser: Normaliser, encoder: Encoder) -> None:
         self.normaliser = normaliser
         self.encoder = encoder
+        self._vector = lru_cache(maxsize=RECENT_VECTORS)(self._encode)
+
+    def _encode(self, text: str) -> np.ndarray:
+        vector = self.encoder.encode_one(text)
+        vector.flags.writeable = False  # shared by every later reading of the same text
+        return vector
 
     def read(self, text: str) -> Query:
-        """Normalise and encode the message (its parts wait until something needs them)."""
-        return Query(text, tuple(self.normaliser.words(text)), self.encoder.encode_one(text),
-                     self.encoder)
+        """Normalise and encode the message (its parts wait until something needs them); a
+        text read recently is not encoded again."""
+        return Query(text, tuple(self.normaliser.words(text)), self._vector(text), self.encoder)
