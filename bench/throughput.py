@@ -139,6 +139,24 @@ def single_message_questions(count: int) -> list[str]:
     return one_message_questions(count, responder)
 
 
+def machine_check(runs: int = 500) -> float:
+    """Milliseconds of CPU one encoder run on a fixed question takes in this process now.
+
+    Shared machines speed up and slow down by a third from one hour to the next; printed next
+    to the results, this tells a slow run from slower code (the bot's CPU per update tracks
+    it)."""
+    from bot.encoder import default_encoder
+
+    encoder = default_encoder()
+    question = "can i do a t level in digital if i failed maths at gcse"
+    for _ in range(50):
+        encoder.encode_one(question)
+    started = time.process_time()
+    for _ in range(runs):
+        encoder.encode_one(question)
+    return (time.process_time() - started) * 1000 / runs
+
+
 class Replies:
     """Every reply the API records, by chat: when each update's answer arrived."""
 
@@ -272,6 +290,8 @@ async def bench(args: argparse.Namespace) -> None:
     needed = WARM_UP + args.updates + args.paced
     questions = single_message_questions(needed * len(transports))
     print(f"{len(questions)} distinct questions with one-message answers")
+    print(f"machine check: one encoder run on a fixed 19-token question takes "
+          f"{machine_check():.2f} ms of CPU here now")
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         async with LocalBotApi() as api:
