@@ -10,7 +10,7 @@ the bundled map, and rendering the reply. The garbage collector stays on.
 Questions: every labelled question in ``tests/data`` (dev, paraphrases, real-dev, real-pages,
 safeguarding) plus student-style variants of them (a typo, a dropped or an added word) until there
 are at least :data:`QUESTIONS` distinct ones; each is asked once per round, and caches that would
-flatter repeated questions (typo correction) are cleared before every round.
+flatter repeated questions (typo correction, recent message vectors) are cleared before every round.
 
 Corpus sizes: the real knowledge base, and ×10 / ×40 phrasings made by perturbing the real ones
 the same way (each variant encoded for real), so both indexes grow as a real one would. ×100 was
@@ -135,7 +135,11 @@ def main() -> None:
             responder.matcher = Matcher(scaled_phrasings(kb, factor), Normaliser(kb.matching),
                                         cache, bodies={e.id: e.body for e in kb.entries.values()})
             print(f"{label}: index built in {time.perf_counter() - build:.1f}s")
-        clear = responder.matcher.lexical._correct.cache_clear  # type: ignore[attr-defined]
+        def clear(responder: Responder = responder) -> None:
+            """Nothing a round learnt flatters the next: typo corrections, message vectors."""
+            responder.matcher.lexical._correct.cache_clear()  # type: ignore[attr-defined]
+            responder.reader.forget_recent()
+
         results[label] = time_calls(responder.reply, asked, clear)
         print(line(f"{label} ({responder.matcher.phrasing_count} phrasings)", results[label]))
 

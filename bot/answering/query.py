@@ -95,6 +95,10 @@ class QueryReader:
         vector.flags.writeable = False  # shared by every later reading of the same text
         return vector
 
+    def forget_recent(self) -> None:
+        """Drop the recent messages' vectors (a benchmark that asks again times encoding again)."""
+        self._vector.cache_clear()
+
     def read(self, text: str) -> Query:
         """Normalise and encode the message (its parts wait until something needs them); a
         text read recently is not encoded again."""
