@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 from telegram.ext import Application
 
@@ -16,6 +17,7 @@ from app.application import build_application, start_local, stop_local
 from app.local_api import LocalBotApi
 from bot.answering.responder import Responder
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings
+from bot.encoder import DIMENSIONS
 from bot.knowledge import load_knowledge
 from bot.maps.model import OccupationMap
 from bot.maps.parse import load_bundled_map
@@ -28,6 +30,23 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 REAL_KB = DEFAULT_KNOWLEDGE_DIR
 DATA = Path(__file__).parent / "data"
 TOKEN = "123456:TEST-TOKEN-NOT-REAL"
+
+
+
+class CountingEncoder:
+    """A stand-in encoder: a fixed vector per text, and a count of the texts it was asked for."""
+
+    def __init__(self, model_id: str = "test-counting") -> None:
+        self.model_id = model_id
+        self.encoded: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        return np.stack([np.full(DIMENSIONS, len(t), dtype=np.float32) for t in texts])
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
 
 ENTRY = """\
 ---

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from bot.encoder import _MEMORY, DIMENSIONS, EmbeddingCache, text_key
-
-
-class CountingEncoder:
-    """A stand-in encoder: a fixed vector per text, and a count of the texts it was asked for."""
-
-    def __init__(self, model_id: str) -> None:
-        self.model_id = model_id
-        self.encoded: list[str] = []
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self.encoded.extend(texts)
-        return np.stack([np.full(DIMENSIONS, len(t), dtype=np.float32) for t in texts])
+from bot.encoder import _MEMORY, EmbeddingCache, text_key
+from tests.conftest import CountingEncoder
 
 
 def _next_start(model_id: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +9,10 @@ import pytest
 
 from bot.answering.matching import Matcher
 from bot.answering.query import QueryReader
-from bot.encoder import Encoder, embedding_cache
+from bot.encoder import embedding_cache
 from bot.knowledge import load_knowledge
 from bot.text import Normaliser, normalise
-from tests.conftest import write_entry
+from tests.conftest import CountingEncoder, write_entry
 
 
 def make_matcher(kb_dir: Path, **options: float) -> tuple[Matcher, QueryReader]:
@@ -107,24 +106,9 @@ def test_scores_are_between_0_and_100(kb_dir: Path) -> None:
         assert all(0 <= c.score <= 100 for c in matcher.rank(reader.read(question)))
 
 
-class _CountingEncoder:
-    """The real encoder, counting the texts it is asked to encode."""
-
-    def __init__(self, encoder: Encoder) -> None:
-        self.encoder = encoder
-        self.texts: list[str] = []
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts.extend(texts)
-        return self.encoder.encode(texts)
-
-    def encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
-
-
 def test_a_message_read_again_is_not_encoded_again(kb_dir: Path) -> None:
-    counting = _CountingEncoder(embedding_cache().encoder)
+    counting = CountingEncoder()
     reader = QueryReader(Normaliser(load_knowledge(kb_dir).matching), counting)  # type: ignore[arg-type]
     first, again = reader.read("what is a t level"), reader.read("what is a t level")
-    assert counting.texts == ["what is a t level"]
+    assert counting.encoded == ["what is a t level"]
     assert np.array_equal(first.vector, again.vector) and not again.vector.flags.writeable
