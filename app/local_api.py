@@ -31,6 +31,20 @@ _JSON_FIELDS = {"reply_markup", "entities", "allowed_updates", "commands", "scop
                 "link_preview_options", "reply_parameters", "results", "button"}
 
 
+def _typed(key: str, value: Any) -> Any:
+    """A field sent as a string, read as the number or JSON it holds where the field has one."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if key in _INT_FIELDS:
+            return int(value)
+        if key in _JSON_FIELDS:
+            return json.loads(value)
+    except ValueError:
+        pass
+    return value
+
+
 @dataclass
 class SentMessage:
     """One call the bot made that changes what a user sees."""
@@ -229,31 +243,20 @@ class LocalBotApi:
 
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:
-        params: dict[str, Any] = dict(request.query)
+        """A call's parameters from the query string and a JSON, form or multipart body. As the
+        real Bot API does, a string value of a numeric or JSON-valued field is read as one
+        (python-telegram-bot sends ``reply_markup`` as a JSON string inside either body)."""
+        raw: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
             body = await request.json()
-            params.update(body if isinstance(body, dict) else {})
-            return params
-        form = await request.post()
-        for key, value in form.items():
-            if isinstance(value, web.FileField):  # an upload (sendDocument)
-                params[key] = {"filename": value.filename, "content": value.file.read()}
-                continue
-            if not isinstance(value, str):
-                continue
-            if key in _INT_FIELDS:
-                try:
-                    params[key] = int(value)
-                except ValueError:
-                    params[key] = value
-            elif key in _JSON_FIELDS:
-                try:
-                    params[key] = json.loads(value)
-                except ValueError:
-                    params[key] = value
-            else:
-                params[key] = value
-        return params
+            raw.update(body if isinstance(body, dict) else {})
+        else:
+            for key, value in (await request.post()).items():
+                if isinstance(value, web.FileField):  # an upload (sendDocument)
+                    raw[key] = {"filename": value.filename, "content": value.file.read()}
+                elif isinstance(value, str):
+                    raw[key] = value
+        return {key: _typed(key, value) for key, value in raw.items()}
 
     @staticmethod
     def _ok(result: Any) -> web.Response:

@@ -6,15 +6,20 @@ PTB sends every request through a :class:`telegram.request.BaseRequest`; its def
 bot already depends on for its local Bot API. ``bench/throughput.py`` measures both side by
 side; ``CAREERS_BOT_HTTP_TRANSPORT`` chooses (``httpx`` stays available).
 
-Behaviour kept from ``HTTPXRequest``: parameters are sent form-encoded (multipart with files),
-the User-Agent is PTB's, a full pool waits at most ``pool_timeout`` and raises
+Behaviour kept from ``HTTPXRequest``: the User-Agent is PTB's, a full pool waits at most ``pool_timeout`` and raises
 :class:`telegram.error.TimedOut`, other transport failures raise
 :class:`telegram.error.NetworkError`, and the status code and body go back to PTB, which turns
 Bot API errors into its own exceptions.
+
+One difference: a call without files is sent as JSON (``RequestData.json_payload``, which the
+Bot API accepts for every such call) rather than form-encoded. aiohttp builds a form with a
+multipart writer and URL-quotes every character of a long HTML answer: about 50 µs a reply,
+against 4 µs for the JSON. Files still go as multipart.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Literal, cast
 
 import aiohttp
@@ -22,6 +27,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def http_request(transport: Literal["aiohttp", "httpx"], *, connection_pool_size: int,
@@ -89,13 +96,14 @@ class AiohttpRequest(BaseRequest):
         connect = _given(connect_timeout, self._connect_timeout)
         pool = _given(pool_timeout, self._pool_timeout)
         # aiohttp's `connect` covers waiting for a pooled connection and opening one; its
-        # `sock_read` bounds each read. Sending a small form is bounded by the read timeout too.
+        # `sock_read` bounds each read. Sending a small body is bounded by the read timeout too.
         timeout = aiohttp.ClientTimeout(
             total=None,
             connect=None if pool is None and connect is None else (pool or 0) + (connect or 0),
             sock_connect=connect,
             sock_read=None if read is None and write is None else max(read or 0, write or 0))
-        body: aiohttp.FormData | dict[str, str] | None = fields
+        body: aiohttp.FormData | bytes | None = None
+        headers = None
         if files:
             form = aiohttp.FormData()
             for name, value in (fields or {}).items():
@@ -103,8 +111,12 @@ class AiohttpRequest(BaseRequest):
             for name, (filename, content, mime) in files.items():
                 form.add_field(name, content, filename=filename, content_type=mime)
             body = form
+        elif fields:
+            # What ``RequestData.json_payload`` gives, without encoding every field twice.
+            body, headers = json.dumps(fields).encode(), _JSON
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as response:
+            async with self._session.request(method, url, data=body, headers=headers,
+                                             timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as err:
             raise TimedOut from err

@@ -1,0 +1,65 @@
+"""The aiohttp transport sends what the Bot API accepts: JSON for plain calls, multipart for files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+from telegram_io.transport import AiohttpRequest
+
+TOKEN = "123456:TRANSPORT-TEST-NOT-REAL"
+MESSAGE = {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "hi"}
+
+
+class Recorder:
+    """A stand-in Bot API endpoint that keeps each request's content type and body."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, bytes]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append((request.content_type, await request.read()))
+        return web.json_response({"ok": True, "result": MESSAGE})
+
+
+@pytest.fixture
+async def recorded() -> AsyncIterator[tuple[Recorder, Bot]]:
+    recorder = Recorder()
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", recorder.handle)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest())
+    await bot.request.initialize()  # type: ignore[attr-defined]
+    try:
+        yield recorder, bot
+    finally:
+        await bot.request.shutdown()  # type: ignore[attr-defined]
+        await runner.cleanup()
+
+
+async def test_a_message_is_sent_as_json_with_its_buttons(recorded: tuple[Recorder, Bot]) -> None:
+    recorder, bot = recorded
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="ans:t-levels")]])
+    await bot.send_message(5, "<b>T Levels</b> & more", parse_mode="HTML", reply_markup=keyboard)
+    content_type, body = recorder.requests[-1]
+    sent: dict[str, Any] = json.loads(body)
+    assert content_type == "application/json"
+    assert sent["text"] == "<b>T Levels</b> & more"
+    assert json.loads(sent["reply_markup"])["inline_keyboard"][0][0]["callback_data"] == "ans:t-levels"
+
+
+async def test_a_document_is_sent_as_multipart(recorded: tuple[Recorder, Bot]) -> None:
+    recorder, bot = recorded
+    await bot.send_document(5, b"route,added\n", filename="changes.csv", caption="Changes")
+    content_type, body = recorder.requests[-1]
+    assert content_type == "multipart/form-data"
+    assert b"changes.csv" in body and b"route,added" in body
