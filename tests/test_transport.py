@@ -1,4 +1,4 @@
-"""The aiohttp transport sends what the Bot API accepts: JSON for plain calls, multipart for files."""
+"""How replies go over the wire: JSON for plain calls, multipart for files, keyboards built once."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.reply import Button
+from telegram_io.send import markup
 from telegram_io.transport import AiohttpRequest
 
 TOKEN = "123456:TRANSPORT-TEST-NOT-REAL"
@@ -63,3 +65,11 @@ async def test_a_document_is_sent_as_multipart(recorded: tuple[Recorder, Bot]) -
     content_type, body = recorder.requests[-1]
     assert content_type == "multipart/form-data"
     assert b"changes.csv" in body and b"route,added" in body
+
+
+def test_the_same_buttons_share_one_keyboard() -> None:
+    rows = ((Button("Useful", "fb:up:t-levels"), Button("Not helpful", "fb:down:t-levels")),)
+    first = markup(rows)
+    assert first is markup([list(row) for row in rows])
+    assert first is not None and first.inline_keyboard[0][1].callback_data == "fb:down:t-levels"
+    assert markup(()) is None
