@@ -13,6 +13,9 @@ for students' answers, which share Telegram's budget).
 2. Baseline: the same students ask on at the same pace with no broadcast, until they have asked
    as many questions as during the broadcast, so both p99s rest on the same number of samples.
 
+This process's own garbage collector is paused in both phases
+(:func:`measure.driver_gc_paused`): its pauses would show up as the bot's latency.
+
 Every question is asked once (``bench/questions.py``: the labelled questions, then student-style
 variants), and only ones answered in one message, so a student never trips the per-chat limit.
 The defaults give over 1,000 samples per phase. ``--busy-core`` keeps one core busy with another
@@ -48,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from measure import percentile
+from measure import driver_gc_paused, percentile
 from questions import one_message_questions
 
 from app.local_api import LocalBotApi, SentMessage
@@ -230,16 +233,19 @@ async def bench(args: argparse.Namespace) -> None:
             api.on_sent(on_digest)
             db = open_db(db_path)
             expected = enqueue_digests(db, report.changes, titles=report.titles, source=report.source)
-            queued_at = time.monotonic()
-            during_task = asyncio.create_task(students.ask_until(done, None))
-            timeout = expected / rate * 2 + 60
-            try:
-                await asyncio.wait_for(done.wait(), timeout)
-            except TimeoutError:
-                print(f"timed out after {timeout:.0f}s with {len(digests)} of {expected} digests")
-            during = await during_task
+            with driver_gc_paused():
+                queued_at = time.monotonic()
+                during_task = asyncio.create_task(students.ask_until(done, None))
+                timeout = expected / rate * 2 + 60
+                try:
+                    await asyncio.wait_for(done.wait(), timeout)
+                except TimeoutError:
+                    print(f"timed out after {timeout:.0f}s with {len(digests)} of {expected} "
+                          "digests")
+                during = await during_task
             await asyncio.sleep(2.0)  # anything late (a duplicate) would show up now
-            quiet = await students.ask_until(None, None, samples=len(during))
+            with driver_gc_paused():
+                quiet = await students.ask_until(None, None, samples=len(during))
             worker.send_signal(signal.SIGTERM)
             await asyncio.wait_for(worker.wait(), 30)
             counts = outbox_counts(db)
