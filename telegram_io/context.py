@@ -55,9 +55,8 @@ class BotData:
     async def answer(self, text: str, topic: Topic | None) -> Reply:
         """The responder's reply to a typed question, worked out on the answering thread.
         The sentence encoder and numpy release the GIL, so meanwhile the event loop goes on
-        parsing updates and sending replies: at 200 updates/s offered the p99 from update to
-        reply fell from 37–59 ms to about 37 ms (``bench/throughput.py``). One thread: the
-        answers' own work stays one core's worth and in arrival order."""
+        parsing updates and sending replies (``bench/throughput.py``, README "Scale"). One
+        thread: the answers' own work stays one core's worth and in arrival order."""
         return await asyncio.get_running_loop().run_in_executor(
             self._answering, self.services.responder.reply, text, topic)
 
