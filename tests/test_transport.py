@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import test_utils, web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.reply import Button
@@ -34,18 +34,13 @@ async def recorded() -> AsyncIterator[tuple[Recorder, Bot]]:
     recorder = Recorder()
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", recorder.handle)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest())
-    await bot.request.initialize()  # type: ignore[attr-defined]
-    try:
-        yield recorder, bot
-    finally:
-        await bot.request.shutdown()  # type: ignore[attr-defined]
-        await runner.cleanup()
+    request = AiohttpRequest()
+    async with test_utils.TestServer(app, host="127.0.0.1") as server:
+        await request.initialize()
+        try:
+            yield recorder, Bot(TOKEN, base_url=str(server.make_url("/bot")), request=request)
+        finally:
+            await request.shutdown()
 
 
 async def test_a_message_is_sent_as_json_with_its_buttons(recorded: tuple[Recorder, Bot]) -> None:
