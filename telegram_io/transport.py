@@ -6,8 +6,8 @@ PTB sends every request through a :class:`telegram.request.BaseRequest`; its def
 bot already depends on for its local Bot API. ``bench/throughput.py`` measures both side by
 side; ``CAREERS_BOT_HTTP_TRANSPORT`` chooses (``httpx`` stays available).
 
-Behaviour kept from ``HTTPXRequest``: the User-Agent is PTB's, a full pool waits at most ``pool_timeout`` and raises
-:class:`telegram.error.TimedOut`, other transport failures raise
+Behaviour kept from ``HTTPXRequest``: the User-Agent is PTB's, a full pool waits at most
+``pool_timeout`` and raises :class:`telegram.error.TimedOut`, other transport failures raise
 :class:`telegram.error.NetworkError`, and the status code and body go back to PTB, which turns
 Bot API errors into its own exceptions.
 

@@ -32,7 +32,6 @@ DATA = Path(__file__).parent / "data"
 TOKEN = "123456:TEST-TOKEN-NOT-REAL"
 
 
-
 class CountingEncoder:
     """A stand-in encoder: a fixed vector per text, and a count of the texts it was asked for."""
 
