@@ -135,12 +135,8 @@ def main() -> None:
             responder.matcher = Matcher(scaled_phrasings(kb, factor), Normaliser(kb.matching),
                                         cache, bodies={e.id: e.body for e in kb.entries.values()})
             print(f"{label}: index built in {time.perf_counter() - build:.1f}s")
-        def clear(responder: Responder = responder) -> None:
-            """Nothing a round learnt flatters the next: typo corrections, message vectors."""
-            responder.matcher.lexical._correct.cache_clear()  # type: ignore[attr-defined]
-            responder.reader.forget_recent()
-
-        results[label] = time_calls(responder.reply, asked, clear)
+        # Nothing a round learnt flatters the next: typo corrections, message vectors.
+        results[label] = time_calls(responder.reply, asked, responder.forget_recent)
         print(line(f"{label} ({responder.matcher.phrasing_count} phrasings)", results[label]))
 
     baseline = time_calls(difflib_matcher(kb), asked[:300], rounds=1)

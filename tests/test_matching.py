@@ -112,3 +112,12 @@ def test_a_message_read_again_is_not_encoded_again(kb_dir: Path) -> None:
     first, again = reader.read("what is a t level"), reader.read("what is a t level")
     assert counting.encoded == ["what is a t level"]
     assert np.array_equal(first.vector, again.vector) and not again.vector.flags.writeable
+
+
+def test_a_message_read_after_forgetting_is_encoded_again(kb_dir: Path) -> None:
+    counting = CountingEncoder()
+    reader = QueryReader(Normaliser(load_knowledge(kb_dir).matching), counting)  # type: ignore[arg-type]
+    reader.read("what is a t level")
+    reader.forget_recent()
+    reader.read("what is a t level")
+    assert counting.encoded == ["what is a t level", "what is a t level"]

@@ -158,6 +158,10 @@ class LexicalIndex:
         return bool(tokens) and all(t in self._vocab or t in self.normaliser.stopwords
                                     for t in tokens)
 
+    def forget_corrections(self) -> None:
+        """Drop the typo corrections worked out so far."""
+        self._correct.cache_clear()
+
     def _correct_uncached(self, token: str) -> tuple[int, float] | None:
         """The vocabulary word closest to an unknown one, with a confidence factor."""
         if len(token) < MIN_TYPO_LENGTH or token.isdigit() or not self._vocab_list:

@@ -209,6 +209,12 @@ class Responder:
         )
         return Reply("answer", text, None, 100.0, (), rows)
 
+    def forget_recent(self) -> None:
+        """Drop what recent messages left in the caches (typo corrections, message vectors), so
+        a benchmark that asks the same questions again times the work again."""
+        self.matcher.lexical.forget_corrections()
+        self.reader.forget_recent()
+
     # --- the decision ---------------------------------------------------------------------
 
     def reply(self, text: str, topic: Topic | None = None) -> Reply:
